@@ -1,0 +1,52 @@
+#include "page.hpp"
+#include "error.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <cstdio>
+#include <cstdlib>
+
+namespace ladder {
+
+std::string page_path(int page) { return page == 0 ? "/" : "/" + std::to_string(page); }
+
+void check_page(const ResponseParser& response, std::string_view path) {
+    if (response.status() != 200)
+        throw HttpError("HTTP status " + std::to_string(response.status()) + " for " +
+                        std::string(path));
+    auto body = nlohmann::json::parse(response.body(), nullptr, /*allow_exceptions=*/false);
+    if (!body.is_object() || !body.contains("path") || body["path"] != path)
+        throw HttpError("the body is not the JSON page for " + std::string(path));
+}
+
+ResponseParser parse_page(std::string_view response, std::string_view path) {
+    ResponseParser parser;
+    parser.feed(response);
+    parser.finish();
+    check_page(parser, path);
+    return parser;
+}
+
+Endpoint require_server(const std::string& stage, const ClientOptions& options) {
+    Endpoint server;
+    try {
+        server = resolve(options.host, options.port);
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "%s: %s\n", stage.c_str(), e.what());
+        std::exit(2);
+    }
+    try {
+        // One throw-away connection: the server sees it open and close unused.
+        auto deadline = Clock::now() + std::chrono::milliseconds(std::min(options.timeout_ms, 3000));
+        connect_blocking(server, deadline);
+    } catch (const std::exception& e) {
+        std::fprintf(stderr,
+                     "%s: no server at %s (%s). Start one first: "
+                     "build/stages/00_server/00_server --port %d  (or use ./ladder run %.2s)\n",
+                     stage.c_str(), server.text.c_str(), e.what(), options.port, stage.c_str());
+        std::exit(1);
+    }
+    return server;
+}
+
+} // namespace ladder

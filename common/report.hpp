@@ -1,0 +1,56 @@
+// The closing metrics every stage prints, so stages compare side by side:
+// one human-readable summary line, or with --json exactly one JSON object.
+// Per-page lines go to stderr (none with --quiet).
+#pragma once
+
+#include "cli.hpp"
+#include "net.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <cstddef>
+#include <string>
+#include <vector>
+
+namespace ladder {
+
+class Report {
+  public:
+    // Starts the wall clock.
+    Report(std::string stage, const ClientOptions& options);
+
+    // A page's life as the report sees it: started, then ok or failed.
+    // `page` is the page index 0..count-1; in-flight counting follows these calls.
+    void page_started(int page);
+    void page_ok(int page, int status, std::size_t bytes);
+    void page_failed(int page, const std::string& error);
+
+    // Stage-specific keys for the JSON object and the summary (workers, spins, ...).
+    nlohmann::json extra = nlohmann::json::object();
+
+    // Stops the clock, reads getrusage (this process and its waited-for
+    // children) and prints. Returns the exit code: 0 if every page was ok, else 1.
+    int finish();
+
+    nlohmann::json to_json() const; // what finish() prints with --json
+    std::string summary() const;    // what finish() prints without it
+
+    int ok() const noexcept { return ok_; }
+    int failed() const noexcept { return failed_; }
+    int peak_in_flight() const noexcept { return peak_in_flight_; }
+
+  private:
+    void finished(int page);
+    double elapsed_ms(int page) const;
+
+    std::string stage_;
+    const ClientOptions& options_;
+    Clock::time_point start_ = Clock::now();
+    Clock::time_point end_{};
+    std::vector<Clock::time_point> page_start_; // for the per-page lines
+    int ok_ = 0, failed_ = 0, in_flight_ = 0, peak_in_flight_ = 0;
+    std::size_t bytes_ = 0;
+    std::vector<std::string> errors_; // the first few
+};
+
+} // namespace ladder

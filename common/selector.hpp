@@ -1,0 +1,85 @@
+// The selector every event-driven stage shares, shaped like Python's `selectors`:
+// add(fd, events, data) / modify / remove, and select(timeout) returning the
+// (key, ready events) pairs for the fds that are ready.
+//
+// Two backends sit behind one small interface: epoll (Linux, the default) and
+// poll (POSIX, and a lesson: poll hands the kernel the whole list every call).
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string_view>
+#include <vector>
+
+namespace ladder {
+
+// Event bits, as in Python: EVENT_READ = 1 << 0, EVENT_WRITE = 1 << 1.
+inline constexpr unsigned EVENT_READ = 1u << 0;
+inline constexpr unsigned EVENT_WRITE = 1u << 1;
+
+// What the selector remembers about one fd. `data` is the caller's, untouched:
+// a stage stores whatever it needs to find its callback or coroutine again.
+struct SelectorKey {
+    int fd = -1;
+    unsigned events = 0;
+    void* data = nullptr;
+};
+
+// One ready fd: its key (a copy) and the events that are ready, masked by key.events.
+// An error or hang-up on the fd is reported as both readable and writable, so
+// whoever waits on it finds out at the next read or write.
+struct Ready {
+    SelectorKey key;
+    unsigned events;
+};
+
+using Timeout = std::optional<std::chrono::nanoseconds>; // nullopt: wait forever
+
+class Selector {
+  public:
+    virtual ~Selector() = default;
+
+    // Start watching fd. Adding an fd twice, a negative fd or empty/unknown
+    // event bits is a std::invalid_argument.
+    void add(int fd, unsigned events, void* data = nullptr);
+    // Change what fd is watched for (and its data). Unknown fd: std::invalid_argument.
+    void modify(int fd, unsigned events, void* data);
+    void modify(int fd, unsigned events) { modify(fd, events, key(fd).data); }
+    // Stop watching fd. Call it before closing fd. Unknown fd: std::invalid_argument.
+    void remove(int fd);
+
+    bool contains(int fd) const noexcept;
+    const SelectorKey& key(int fd) const; // unknown fd: std::invalid_argument
+    std::size_t size() const noexcept { return count_; }
+
+    // Wait until at least one fd is ready or the timeout passes (rounded up to
+    // whole milliseconds; zero or negative means "just look"). A signal that
+    // interrupts the wait returns an empty list. The returned list is valid
+    // until the next select().
+    const std::vector<Ready>& select(Timeout timeout);
+
+    virtual std::string_view name() const noexcept = 0;
+
+  protected:
+    // What a backend implements: the kernel side of add/modify/remove, and one
+    // wait that appends (fd, ready events) to ready_ — unmasked; select() masks.
+    virtual void backend_add(int fd, unsigned events) = 0;
+    virtual void backend_modify(int fd, unsigned events) = 0;
+    virtual void backend_remove(int fd) = 0;
+    virtual void backend_wait(int timeout_ms) = 0;
+
+    std::vector<Ready> ready_;
+
+  private:
+    std::vector<SelectorKey> keys_; // indexed by fd; events == 0 means "not registered"
+    std::size_t count_ = 0;
+};
+
+// "epoll" or "poll"; anything else is std::invalid_argument.
+std::unique_ptr<Selector> make_selector(std::string_view backend = "epoll");
+
+// Round a timeout up to whole milliseconds for epoll_wait/poll (-1 = forever).
+int timeout_to_ms(Timeout timeout);
+
+} // namespace ladder
