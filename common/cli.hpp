@@ -20,7 +20,8 @@ class Cli {
     Cli& hidden(std::string name, int* target, int min, int max);
 
     void parse(int argc, char** argv);
-    [[noreturn]] void fail(const std::string& message) const; // "prog: message (see --help)", exit 2
+    [[noreturn]] void
+    fail(const std::string& message) const; // "prog: message (see --help)", exit 2
     const std::string& program() const { return program_; }
 
   private:

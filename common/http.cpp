@@ -66,7 +66,8 @@ void ResponseParser::feed(std::string_view chunk) {
             if (content_length_ >= 0)
                 take = std::min(take, static_cast<std::size_t>(content_length_) - body_.size());
             if (body_.size() + take > limits_.max_body)
-                throw HttpError("response body over " + std::to_string(limits_.max_body) + " bytes");
+                throw HttpError("response body over " + std::to_string(limits_.max_body) +
+                                " bytes");
             body_.append(chunk.substr(0, take));
             chunk.remove_prefix(take);
             if (content_length_ >= 0 && body_.size() == static_cast<std::size_t>(content_length_))
@@ -78,8 +79,9 @@ void ResponseParser::feed(std::string_view chunk) {
                             ? pending_.size() > limits_.max_line
                             : header_bytes_ + pending_.size() > limits_.max_header_bytes;
         if (too_long)
-            throw HttpError(state_ == State::status_line ? "status line too long: " + quote(pending_)
-                                                         : std::string("response headers too large"));
+            throw HttpError(state_ == State::status_line
+                                ? "status line too long: " + quote(pending_)
+                                : std::string("response headers too large"));
         if (!whole) return;
         std::string line = std::move(pending_);
         pending_.clear();
@@ -91,9 +93,10 @@ void ResponseParser::take_line(std::string_view line) {
     if (state_ == State::status_line) {
         // "HTTP/1.1 200 OK": a version, three digits, then a reason or nothing.
         int code = 0;
-        bool ok = line.size() >= 12 && line.substr(0, 7) == "HTTP/1." && line[8] == ' ' &&
-                  std::from_chars(line.data() + 9, line.data() + 12, code).ptr == line.data() + 12 &&
-                  (line.size() == 12 || line[12] == ' ');
+        bool ok =
+            line.size() >= 12 && line.substr(0, 7) == "HTTP/1." && line[8] == ' ' &&
+            std::from_chars(line.data() + 9, line.data() + 12, code).ptr == line.data() + 12 &&
+            (line.size() == 12 || line[12] == ' ');
         if (!ok || code < 100) throw HttpError("not an HTTP response: " + quote(line));
         status_ = code;
         state_ = State::headers;
@@ -106,8 +109,8 @@ void ResponseParser::take_line(std::string_view line) {
     auto header = split_header(line);
     if (header.first == "content-length") {
         long long n = -1;
-        auto [end, ec] = std::from_chars(header.second.data(),
-                                         header.second.data() + header.second.size(), n);
+        auto [end, ec] =
+            std::from_chars(header.second.data(), header.second.data() + header.second.size(), n);
         if (ec != std::errc{} || end != header.second.data() + header.second.size() || n < 0)
             throw HttpError("bad Content-Length " + quote(header.second));
         if (static_cast<unsigned long long>(n) > limits_.max_body)
@@ -187,7 +190,8 @@ void RequestParser::take_line(std::string_view line) {
         request_.version = line.substr(sp2 + 1);
         if (request_.version != "HTTP/1.0" && request_.version != "HTTP/1.1")
             throw HttpError("unsupported HTTP version " + quote(request_.version));
-        if (request_.target.front() != '/') throw HttpError("bad request target " + quote(request_.target));
+        if (request_.target.front() != '/')
+            throw HttpError("bad request target " + quote(request_.target));
         seen_request_line_ = true;
         return;
     }
@@ -196,7 +200,8 @@ void RequestParser::take_line(std::string_view line) {
         return;
     }
     if (request_.headers.size() == limits_.max_headers)
-        throw HeadersTooLarge("more than " + std::to_string(limits_.max_headers) + " request headers");
+        throw HeadersTooLarge("more than " + std::to_string(limits_.max_headers) +
+                              " request headers");
     request_.headers.push_back(split_header(line));
 }
 

@@ -18,10 +18,10 @@ class HttpError : public std::runtime_error {
 };
 
 struct HttpLimits {
-    std::size_t max_line = 1024;          // status line or request line
-    std::size_t max_header_bytes = 8192;  // all header lines together
+    std::size_t max_line = 1024;         // status line or request line
+    std::size_t max_header_bytes = 8192; // all header lines together
     std::size_t max_headers = 64;
-    std::size_t max_body = 16 << 20;      // 16 MiB
+    std::size_t max_body = 16 << 20; // 16 MiB
 };
 
 // "GET /3 HTTP/1.0\r\nHost: 127.0.0.1:8080\r\n\r\n"

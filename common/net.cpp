@@ -63,7 +63,9 @@ static void limit_wait(int fd, Clock::time_point deadline, const char* what) {
     ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
 }
 
-static bool timed_out(int err) { return err == EAGAIN || err == EWOULDBLOCK || err == EINPROGRESS; }
+static bool timed_out(int err) {
+    return err == EAGAIN || err == EWOULDBLOCK || err == EINPROGRESS;
+}
 
 Fd connect_blocking(const Endpoint& server, Clock::time_point deadline) {
     Fd sock(socket_for(server, 0));
@@ -100,7 +102,9 @@ std::size_t recv_blocking(int fd, std::span<char> buf, Clock::time_point deadlin
     }
 }
 
-Fd open_stream_socket(const Endpoint& server) { return Fd(socket_for(server, SOCK_NONBLOCK)); }
+Fd open_stream_socket(const Endpoint& server) {
+    return Fd(socket_for(server, SOCK_NONBLOCK));
+}
 
 void set_nonblocking(int fd) {
     int flags = ::fcntl(fd, F_GETFL);
@@ -108,7 +112,8 @@ void set_nonblocking(int fd) {
 }
 
 bool start_connect(int fd, const Endpoint& server) {
-    if (::connect(fd, reinterpret_cast<const sockaddr*>(&server.addr), server.len) == 0) return true;
+    if (::connect(fd, reinterpret_cast<const sockaddr*>(&server.addr), server.len) == 0)
+        return true;
     if (errno == EINPROGRESS || errno == EINTR) return false; // EINTR: it goes on in the background
     throw_errno("connect", server.text);
 }

@@ -8,7 +8,9 @@
 
 namespace ladder {
 
-std::string page_path(int page) { return page == 0 ? "/" : "/" + std::to_string(page); }
+std::string page_path(int page) {
+    return page == 0 ? "/" : "/" + std::to_string(page);
+}
 
 void check_page(const ResponseParser& response, std::string_view path) {
     if (response.status() != 200)
@@ -37,7 +39,8 @@ Endpoint require_server(const std::string& stage, const ClientOptions& options) 
     }
     try {
         // One throw-away connection: the server sees it open and close unused.
-        auto deadline = Clock::now() + std::chrono::milliseconds(std::min(options.timeout_ms, 3000));
+        auto deadline =
+            Clock::now() + std::chrono::milliseconds(std::min(options.timeout_ms, 3000));
         connect_blocking(server, deadline);
     } catch (const std::exception& e) {
         std::fprintf(stderr,

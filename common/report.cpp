@@ -10,7 +10,9 @@ namespace {
 
 constexpr std::size_t max_errors_kept = 5;
 
-double seconds(const timeval& tv) { return static_cast<double>(tv.tv_sec) + tv.tv_usec / 1e6; }
+double seconds(const timeval& tv) {
+    return static_cast<double>(tv.tv_sec) + tv.tv_usec / 1e6;
+}
 
 // What the kernel counted for this process plus its children that were waited
 // for (the forked workers of 02): CPU time, peak memory, context switches.
@@ -44,7 +46,9 @@ void Report::page_started(int page) {
     peak_in_flight_ = std::max(peak_in_flight_, ++in_flight_);
 }
 
-void Report::finished(int /*page*/) { --in_flight_; }
+void Report::finished(int /*page*/) {
+    --in_flight_;
+}
 
 double Report::elapsed_ms(int page) const {
     return std::chrono::duration<double, std::milli>(Clock::now() - page_start_.at(page)).count();

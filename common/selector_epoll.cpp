@@ -77,6 +77,8 @@ class EpollSelector final : public Selector {
 
 } // namespace
 
-std::unique_ptr<Selector> make_epoll_selector() { return std::make_unique<EpollSelector>(); }
+std::unique_ptr<Selector> make_epoll_selector() {
+    return std::make_unique<EpollSelector>();
+}
 
 } // namespace ladder

@@ -36,7 +36,9 @@ class PollSelector final : public Selector {
         slot_[fd] = static_cast<int>(fds_.size());
         fds_.push_back(pollfd{fd, to_poll(events), 0});
     }
-    void backend_modify(int fd, unsigned events) override { fds_[slot_[fd]].events = to_poll(events); }
+    void backend_modify(int fd, unsigned events) override {
+        fds_[slot_[fd]].events = to_poll(events);
+    }
     void backend_remove(int fd) override {
         // Swap the last entry into the hole so removal stays O(1).
         int hole = slot_[fd];
@@ -67,6 +69,8 @@ class PollSelector final : public Selector {
 
 } // namespace
 
-std::unique_ptr<Selector> make_poll_selector() { return std::make_unique<PollSelector>(); }
+std::unique_ptr<Selector> make_poll_selector() {
+    return std::make_unique<PollSelector>();
+}
 
 } // namespace ladder

@@ -22,7 +22,9 @@ extern "C" void on_stop_signal(int) {
 
 } // namespace
 
-void ignore_sigpipe() { std::signal(SIGPIPE, SIG_IGN); }
+void ignore_sigpipe() {
+    std::signal(SIGPIPE, SIG_IGN);
+}
 
 StopSignals::StopSignals() {
     ignore_sigpipe();
@@ -35,7 +37,11 @@ StopSignals::StopSignals() {
     sigaction(SIGTERM, &sa, nullptr);
 }
 
-int StopSignals::fd() const noexcept { return pipe_fds[0]; }
-bool StopSignals::requested() const noexcept { return stop_requested != 0; }
+int StopSignals::fd() const noexcept {
+    return pipe_fds[0];
+}
+bool StopSignals::requested() const noexcept {
+    return stop_requested != 0;
+}
 
 } // namespace ladder

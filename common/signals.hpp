@@ -7,8 +7,8 @@ namespace ladder {
 
 class StopSignals {
   public:
-    StopSignals(); // installs the handlers (once per process) and ignores SIGPIPE
-    int fd() const noexcept;      // readable once a stop was requested
+    StopSignals();           // installs the handlers (once per process) and ignores SIGPIPE
+    int fd() const noexcept; // readable once a stop was requested
     bool requested() const noexcept;
 };
 

@@ -1,0 +1,245 @@
+#include "server.hpp"
+#include "error.hpp"
+
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <charconv>
+#include <cstdio>
+
+namespace ladder {
+
+using std::chrono::milliseconds;
+
+nlohmann::json ServerStats::to_json() const {
+    return {{"accepted", accepted},
+            {"open_connections", open},
+            {"peak_open_connections", peak_open},
+            {"waiting", waiting},
+            {"peak_waiting", peak_waiting},
+            {"served", served},
+            {"bad_requests", bad_requests},
+            {"client_gone", client_gone},
+            {"idle_closed", idle_closed},
+            {"accept_paused", accept_paused}};
+}
+
+void ServerStats::reset() {
+    accepted = served = bad_requests = client_gone = idle_closed = accept_paused = 0;
+    peak_open = open;
+    peak_waiting = waiting;
+}
+
+Server::Server(ServerConfig config)
+    : config_(std::move(config)), selector_(make_selector(config_.selector)),
+      rng_(config_.seed != 0 ? static_cast<unsigned>(config_.seed) : std::random_device{}()) {
+    raise_fd_limit();
+    Endpoint where = resolve(config_.host, config_.port);
+    listener_ = listen_tcp(where);
+    address_ = where.text.substr(0, where.text.rfind(':') + 1) +
+               std::to_string(local_port(listener_.get()));
+    selector_->add(listener_.get(), EVENT_READ);
+    selector_->add(signals_.fd(), EVENT_READ);
+}
+
+Server::~Server() {
+    for (auto& c : conns_)
+        if (c) selector_->remove(c->fd.get());
+}
+
+// --- the event loop ---------------------------------------------------------------
+
+void Server::run() {
+    while (!stopping_ && !signals_.requested()) {
+        // Sleep until the next fd is ready or the next delay is over, whichever first.
+        for (const Ready& r : selector_->select(time_to_next_timer())) on_event(r.key.fd, r.events);
+        fire_timers();
+    }
+}
+
+Timeout Server::time_to_next_timer() const {
+    auto due = timers_.next_due();
+    if (accept_resume_ != Clock::time_point{} && (!due || accept_resume_ < *due))
+        due = accept_resume_;
+    if (!due) return std::nullopt;
+    return *due - Clock::now();
+}
+
+void Server::on_event(int fd, unsigned events) {
+    if (fd == listener_.get()) return accept_clients();
+    if (fd == signals_.fd()) return stop();
+    if (static_cast<std::size_t>(fd) >= conns_.size() || !conns_[fd]) return; // closed this round
+    Conn& c = *conns_[fd];
+    if (events & EVENT_READ) on_readable(c);
+    // on_readable may have closed the connection; look again before writing.
+    if ((events & EVENT_WRITE) && conns_[fd] && c.state == State::writing) on_writable(c);
+}
+
+void Server::fire_timers() {
+    auto now = Clock::now();
+    if (accept_resume_ != Clock::time_point{} && accept_resume_ <= now) {
+        accept_resume_ = {};
+        selector_->add(listener_.get(), EVENT_READ);
+    }
+    while (auto t = timers_.pop_due(now)) {
+        if (static_cast<std::size_t>(t->fd) < conns_.size() && conns_[t->fd] &&
+            conns_[t->fd]->generation == t->generation)
+            on_timer(*conns_[t->fd]);
+    }
+}
+
+// --- connections ------------------------------------------------------------------
+
+void Server::accept_clients() {
+    for (;;) {
+        int fd = ::accept4(listener_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (errno == EAGAIN || errno == EWOULDBLOCK) return;
+            if (errno == EINTR || errno == ECONNABORTED) continue;
+            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+                // Out of fds: the pending client stays in the kernel's queue and
+                // the listener stays readable. Stop watching it for a moment, or
+                // the loop would spin on it; keep serving the connections we have.
+                ++stats_.accept_paused;
+                selector_->remove(listener_.get());
+                accept_resume_ = Clock::now() + milliseconds(100);
+                return;
+            }
+            throw_errno("accept4");
+        }
+        if (static_cast<std::size_t>(fd) >= conns_.size()) conns_.resize(fd + 1);
+        auto c = std::make_unique<Conn>();
+        c->fd.reset(fd);
+        c->accepted_at = Clock::now();
+        selector_->add(fd, EVENT_READ, c.get());
+        set_timer(*c, c->accepted_at + milliseconds(config_.idle_ms));
+        conns_[fd] = std::move(c);
+        ++stats_.accepted;
+        stats_.peak_open = std::max(stats_.peak_open, ++stats_.open);
+    }
+}
+
+void Server::on_readable(Conn& c) {
+    char buf[4096];
+    ssize_t n = ::recv(c.fd.get(), buf, sizeof buf, 0);
+    if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
+    if (n <= 0) { // the client went away (EOF or reset) before its answer
+        if (c.state == State::waiting) ++stats_.client_gone;
+        return close(c);
+    }
+    if (c.state != State::reading) return; // bytes after the request are ignored
+    try {
+        if (c.parser.feed(std::string_view(buf, static_cast<std::size_t>(n)))) handle_request(c);
+    } catch (const RequestParser::HeadersTooLarge& e) {
+        ++stats_.bad_requests;
+        respond(c, 431, "Request Header Fields Too Large",
+                nlohmann::json{{"error", e.what()}}.dump());
+    } catch (const HttpError& e) {
+        ++stats_.bad_requests;
+        respond(c, 400, "Bad Request", nlohmann::json{{"error", e.what()}}.dump());
+    }
+}
+
+static bool parse_delay(std::string_view text, int& out) {
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
+    return ec == std::errc{} && end == text.data() + text.size() && out >= 0 && out <= 600'000;
+}
+
+void Server::handle_request(Conn& c) {
+    const Request& req = c.parser.request();
+    if (req.method != "GET") {
+        ++stats_.bad_requests;
+        return respond(c, 405, "Method Not Allowed", R"({"error":"only GET is served"})");
+    }
+    if (req.path() == "/stats") { // answered at once, never delayed
+        auto body = stats_.to_json().dump();
+        if (query_param(req.query(), "reset") == "1") stats_.reset();
+        return respond(c, 200, "OK", body);
+    }
+    c.path = req.path();
+    c.delay_ms = next_delay_ms();
+    if (auto d = query_param(req.query(), "delay_ms"); !d.empty() && !parse_delay(d, c.delay_ms)) {
+        ++stats_.bad_requests;
+        return respond(c, 400, "Bad Request", R"({"error":"delay_ms must be 0..600000"})");
+    }
+    // The slow part: park the connection until its delay is over. Nothing
+    // blocks — the loop goes on serving everyone else meanwhile.
+    set_state(c, State::waiting);
+    set_timer(c, Clock::now() + milliseconds(c.delay_ms));
+}
+
+int Server::next_delay_ms() {
+    if (config_.jitter_ms == 0) return config_.delay_ms;
+    std::uniform_int_distribution<int> jitter(-config_.jitter_ms, config_.jitter_ms);
+    return std::max(0, config_.delay_ms + jitter(rng_));
+}
+
+void Server::on_timer(Conn& c) {
+    if (c.state != State::waiting) { // reading or writing for too long
+        ++stats_.idle_closed;
+        return close(c);
+    }
+    nlohmann::json page = {{"path", c.path}, {"msg", "ok"}, {"delay_ms", c.delay_ms}};
+    std::string body = page.dump();
+    if (body.size() + 10 < static_cast<std::size_t>(config_.body_bytes)) {
+        page["pad"] =
+            std::string(static_cast<std::size_t>(config_.body_bytes) - body.size() - 10, 'x');
+        body = page.dump();
+    }
+    ++stats_.served;
+    respond(c, 200, "OK", body);
+}
+
+void Server::respond(Conn& c, int status, std::string_view reason, const std::string& body) {
+    if (config_.verbose)
+        std::fprintf(
+            stderr, "%s %s -> %d after %lld ms\n", c.parser.request().method.c_str(),
+            c.parser.request().target.c_str(), status,
+            static_cast<long long>(
+                std::chrono::duration_cast<milliseconds>(Clock::now() - c.accepted_at).count()));
+    c.out = "HTTP/1.0 " + std::to_string(status) + " " + std::string(reason) +
+            "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
+            "\r\nConnection: close\r\n\r\n" + body;
+    c.sent = 0;
+    set_state(c, State::writing);
+    set_timer(c, Clock::now() + milliseconds(config_.idle_ms));
+    on_writable(c); // usually the whole answer fits in the socket buffer at once
+}
+
+void Server::on_writable(Conn& c) {
+    while (c.sent < c.out.size()) {
+        ssize_t n = ::send(c.fd.get(), c.out.data() + c.sent, c.out.size() - c.sent, MSG_NOSIGNAL);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK) {
+                selector_->modify(c.fd.get(), EVENT_WRITE); // wake us when there is room
+                return;
+            }
+            ++stats_.client_gone;
+            return close(c);
+        }
+        c.sent += static_cast<std::size_t>(n);
+    }
+    close(c); // HTTP/1.0: the end of the connection marks the end of the body
+}
+
+void Server::set_state(Conn& c, State s) {
+    if (c.state == State::waiting) --stats_.waiting;
+    if (s == State::waiting) stats_.peak_waiting = std::max(stats_.peak_waiting, ++stats_.waiting);
+    c.state = s;
+}
+
+void Server::set_timer(Conn& c, Clock::time_point due) {
+    c.generation = next_generation_++; // the connection's older timer is now stale
+    timers_.push(Timer{due, c.fd.get(), c.generation});
+}
+
+void Server::close(Conn& c) {
+    if (c.state == State::waiting) --stats_.waiting;
+    --stats_.open;
+    int fd = c.fd.get();
+    selector_->remove(fd);
+    conns_[fd].reset(); // closes the socket; its pending timer goes stale
+}
+
+} // namespace ladder

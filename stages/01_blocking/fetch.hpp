@@ -1,0 +1,22 @@
+// Fetch one page the blocking way. Stages 02 and 03 call this same function
+// from their worker processes and threads.
+#pragma once
+
+#include "net.hpp"
+
+#include <chrono>
+#include <cstddef>
+#include <string>
+
+namespace ladder {
+
+struct Page {
+    int status = 0;
+    std::size_t bytes = 0; // the whole response, headers included
+};
+
+// connect, send, recv until EOF — each call waits inside the kernel until it
+// is done. Throws SysError, TimeoutError (after `timeout`) or HttpError.
+Page fetch_page(const Endpoint& server, const std::string& path, std::chrono::milliseconds timeout);
+
+} // namespace ladder
