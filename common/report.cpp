@@ -21,6 +21,20 @@ struct Usage {
     long max_rss_kb = 0, voluntary = 0, involuntary = 0;
 };
 
+// This process's peak resident memory. Not getrusage's ru_maxrss: Linux carries
+// that across exec, so a stage started by a big parent (a Python script) would
+// report the parent's size. VmHWM belongs to this program's own memory map.
+long own_peak_rss_kb(long fallback) {
+    std::FILE* f = std::fopen("/proc/self/status", "r");
+    if (!f) return fallback;
+    char line[256];
+    long kb = fallback;
+    while (std::fgets(line, sizeof line, f))
+        if (std::sscanf(line, "VmHWM: %ld kB", &kb) == 1) break;
+    std::fclose(f);
+    return kb;
+}
+
 Usage read_usage() {
     Usage u;
     for (int who : {RUSAGE_SELF, RUSAGE_CHILDREN}) {
@@ -28,7 +42,8 @@ Usage read_usage() {
         getrusage(who, &r);
         u.user_s += seconds(r.ru_utime);
         u.sys_s += seconds(r.ru_stime);
-        u.max_rss_kb = std::max(u.max_rss_kb, r.ru_maxrss); // the largest single process
+        long rss = who == RUSAGE_SELF ? own_peak_rss_kb(r.ru_maxrss) : r.ru_maxrss;
+        u.max_rss_kb = std::max(u.max_rss_kb, rss); // the largest single process
         u.voluntary += r.ru_nvcsw;
         u.involuntary += r.ru_nivcsw;
     }

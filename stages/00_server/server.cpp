@@ -127,15 +127,17 @@ void Server::on_readable(Conn& c) {
         if (c.state == State::waiting) ++stats_.client_gone;
         return close(c);
     }
-    if (c.state != State::reading) return; // bytes after the request are ignored
+    if (c.state != State::reading) return; // bytes after the request are ignored (and drained)
     try {
         if (c.parser.feed(std::string_view(buf, static_cast<std::size_t>(n)))) handle_request(c);
     } catch (const RequestParser::HeadersTooLarge& e) {
         ++stats_.bad_requests;
+        c.linger = true;
         respond(c, 431, "Request Header Fields Too Large",
                 nlohmann::json{{"error", e.what()}}.dump());
     } catch (const HttpError& e) {
         ++stats_.bad_requests;
+        c.linger = true;
         respond(c, 400, "Bad Request", nlohmann::json{{"error", e.what()}}.dump());
     }
 }
@@ -175,15 +177,17 @@ int Server::next_delay_ms() {
 }
 
 void Server::on_timer(Conn& c) {
+    if (c.state == State::draining) return close(c);
     if (c.state != State::waiting) { // reading or writing for too long
         ++stats_.idle_closed;
         return close(c);
     }
     nlohmann::json page = {{"path", c.path}, {"msg", "ok"}, {"delay_ms", c.delay_ms}};
     std::string body = page.dump();
-    if (body.size() + 10 < static_cast<std::size_t>(config_.body_bytes)) {
-        page["pad"] =
-            std::string(static_cast<std::size_t>(config_.body_bytes) - body.size() - 10, 'x');
+    auto wanted = static_cast<std::size_t>(config_.body_bytes);
+    if (body.size() < wanted) { // pad it: clients then need several reads per page
+        constexpr std::size_t pad_overhead = sizeof(R"(,"pad":"")") - 1;
+        page["pad"] = std::string(wanted - std::min(wanted, body.size() + pad_overhead), 'x');
         body = page.dump();
     }
     ++stats_.served;
@@ -219,6 +223,17 @@ void Server::on_writable(Conn& c) {
             return close(c);
         }
         c.sent += static_cast<std::size_t>(n);
+    }
+    if (c.linger) {
+        // A bad request may still be arriving. Closing now, with unread bytes,
+        // would send a reset that can destroy our answer before the client
+        // reads it: say "no more from us" and read until the client closes.
+        ::shutdown(c.fd.get(), SHUT_WR);
+        c.linger = false;
+        set_state(c, State::draining);
+        selector_->modify(c.fd.get(), EVENT_READ);
+        set_timer(c, Clock::now() + milliseconds(std::min(config_.idle_ms, 2000)));
+        return;
     }
     close(c); // HTTP/1.0: the end of the connection marks the end of the body
 }

@@ -51,7 +51,7 @@ class Server {
     void stop() { stopping_ = true; }
 
   private:
-    enum class State { reading, waiting, writing };
+    enum class State { reading, waiting, writing, draining };
     struct Conn {
         Fd fd;
         State state = State::reading;
@@ -61,6 +61,7 @@ class Server {
         int delay_ms = 0;
         std::string out;
         std::size_t sent = 0;
+        bool linger = false; // drain the client's bytes before closing (after a bad request)
         Clock::time_point accepted_at;
     };
 
