@@ -35,6 +35,7 @@ struct ServerConfig {
 struct ServerStats {
     long accepted = 0, open = 0, peak_open = 0, waiting = 0, peak_waiting = 0;
     long served = 0, bad_requests = 0, client_gone = 0, idle_closed = 0, accept_paused = 0;
+    double max_late_ms = 0; // the latest a delayed answer started after its due time
     nlohmann::json to_json() const;
     void reset(); // counters to zero, peaks to the current values
 };
