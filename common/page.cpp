@@ -3,6 +3,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <sys/socket.h>
+
 #include <cstdio>
 #include <cstdlib>
 
@@ -38,10 +40,20 @@ Endpoint require_server(const std::string& stage, const ClientOptions& options) 
         std::exit(2);
     }
     try {
-        // One throw-away connection: the server sees it open and close unused.
+        // One throw-away connection. We send nothing and wait until the server
+        // has closed its side too, so this probe is gone from the server's
+        // count of open connections before the stage's first page starts.
         auto deadline =
             Clock::now() + std::chrono::milliseconds(std::min(options.timeout_ms, 3000));
-        connect_blocking(server, deadline);
+        Fd probe = connect_blocking(server, deadline);
+        ::shutdown(probe.get(), SHUT_WR);
+        try {
+            char byte;
+            while (recv_blocking(probe.get(), {&byte, 1}, deadline) != 0) {
+            }
+        } catch (const std::exception&) {
+            // The server is there; it just did not close. Nothing to report.
+        }
     } catch (const std::exception& e) {
         std::fprintf(stderr,
                      "%s: no server at %s (%s). Start one first: "

@@ -3,6 +3,7 @@
 #include <sys/resource.h>
 
 #include <cstdio>
+#include <cstdlib>
 
 namespace ladder {
 
@@ -132,6 +133,14 @@ int Report::finish() {
     std::string out = options_.json ? to_json().dump() : summary();
     std::printf("%s\n", out.c_str());
     std::fflush(stdout);
+    // The tour (tools/runner.py) shows the human line and still needs the
+    // numbers: it names a file here, so the command it prints stays the one a
+    // student would type.
+    if (const char* path = std::getenv("LADDER_REPORT_JSON"); path && *path)
+        if (std::FILE* f = std::fopen(path, "w")) {
+            std::fprintf(f, "%s\n", to_json().dump().c_str());
+            std::fclose(f);
+        }
     return failed_ == 0 && ok_ == options_.count ? 0 : 1;
 }
 

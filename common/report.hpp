@@ -30,6 +30,8 @@ class Report {
 
     // Stops the clock, reads getrusage (this process and its waited-for
     // children) and prints. Returns the exit code: 0 if every page was ok, else 1.
+    // If the environment names a file in LADDER_REPORT_JSON, the JSON object is
+    // also written there (how ./ladder's tour collects numbers for its table).
     int finish();
 
     nlohmann::json to_json() const; // what finish() prints with --json

@@ -9,17 +9,28 @@ on exit, Ctrl-C or an error, so nothing is left behind.
 import http.client
 import json
 import os
+import shutil
 import signal
 import statistics
 import subprocess
 import sys
-import time
+import tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-STAGES = [
-    "01_blocking", "02_process_pool", "03_thread_pool", "04_busy_loop",
-    "05_callbacks", "06_generators", "07_coroutines", "08_toolkit", "09_executors",
-]
+# Each client stage: its one-line idea, and how many pages it keeps in flight
+# ("one": one at a time, "pool": as many as its workers, "all": every page).
+STAGE_INFO = {
+    "01_blocking": ("connect, send, recv until EOF: one page after another", "one"),
+    "02_process_pool": ("the same blocking fetch in a pool of forked worker processes", "pool"),
+    "03_thread_pool": ("the same blocking fetch in a pool of threads", "pool"),
+    "04_busy_loop": ("non-blocking sockets, asked again and again in a spin loop", "one"),
+    "05_callbacks": ("epoll says which socket is ready; callbacks do the rest", "all"),
+    "06_generators": ("generators yield Futures; a Task steps them along (yield from)", "all"),
+    "07_coroutines": ("native coroutines: co_await hides the event loop", "all"),
+    "08_toolkit": ("asyncio's toolbox: timers, gather/wait, Lock/Event/Semaphore/Queue", "demo"),
+    "09_executors": ("CPU-bound work: run_in_executor with threads and processes", "demo"),
+}
+STAGES = list(STAGE_INFO)
 
 _children = []  # every Popen we started and have not reaped
 
@@ -81,6 +92,7 @@ class Server:
         if not line.startswith("listening on "):
             raise SystemExit(f"ladder: 00_server did not start ({line!r})")
         self.port = int(line.rsplit(":", 1)[1])
+        self.workdir = tempfile.mkdtemp(prefix="ladder.")
 
     def __enter__(self):
         return self
@@ -95,6 +107,7 @@ class Server:
                 self.proc.wait()
         if self.proc in _children:
             _children.remove(self.proc)
+        shutil.rmtree(self.workdir, ignore_errors=True)
 
     def stats(self, reset=False):
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
@@ -105,25 +118,46 @@ class Server:
             conn.close()
 
 
-def run_stage(build, server, stage, count, timeout_ms=30000, extra=(), limit_s=None):
-    """Runs one stage with --json; returns its report plus what the server saw."""
+def stage_argv(build, server, stage, count=None, extra=()):
+    """The command a student would type to run this stage against this server."""
+    argv = [os.path.relpath(binary(build, stage)), "--port", str(server.port)]
+    if count is not None:
+        argv += ["--count", str(count)]
+    return argv + list(extra)
+
+
+def run_stage(build, server, stage, count=None, extra=(), limit_s=None, show_output=False):
+    """Runs one stage; returns its JSON report plus what the server saw.
+
+    With show_output the stage prints as usual (its per-page lines and summary
+    reach the terminal) and the report comes through LADDER_REPORT_JSON;
+    otherwise it runs with --json --quiet and its stdout is the report."""
     server.stats(reset=True)
-    argv = [binary(build, stage), "--port", str(server.port), "--count", str(count),
-            "--timeout-ms", str(timeout_ms), "--json", "--quiet", *extra]
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            start_new_session=True, text=True)
+    argv = stage_argv(build, server, stage, count, extra)
+    report_file = os.path.join(server.workdir, stage + ".json")
+    env = dict(os.environ, LADDER_REPORT_JSON=report_file)
+    if not show_output:
+        argv += ["--json", "--quiet"]
+    pipe = None if show_output else subprocess.PIPE
+    if os.path.exists(report_file):
+        os.remove(report_file)
+    proc = subprocess.Popen(argv, stdout=pipe, stderr=pipe, start_new_session=True, text=True,
+                            env=env, cwd=ROOT)
     _children.append(proc)
+    err = ""
     try:
-        out, err = proc.communicate(timeout=limit_s)
+        _, err = proc.communicate(timeout=limit_s)
     except subprocess.TimeoutExpired:
         os.killpg(proc.pid, signal.SIGKILL)
-        out, err = proc.communicate()
-        err += f"\nkilled after {limit_s} s"
+        _, err = proc.communicate()
+        err = (err or "") + f"\nkilled after {limit_s} s"
     _children.remove(proc)
     try:
-        report = json.loads(out)
-    except ValueError:
-        report = {"stage": stage, "ok": 0, "failed": count, "errors": [err.strip()[-300:]]}
+        with open(report_file) as f:
+            report = json.load(f)
+    except (OSError, ValueError):
+        report = {"stage": stage, "ok": 0, "failed": count or 0,
+                  "errors": [(err or "").strip()[-300:] or f"exit code {proc.returncode}"]}
     report["exit_code"] = proc.returncode
     report["command"] = " ".join(argv)
     seen = server.stats()
@@ -147,8 +181,8 @@ def bench(build, stages, count, delay_ms, repeat, extra=()):
     with Server(build, delay_ms) as server:
         for r in range(repeat):
             for s in stages:
-                rep = run_stage(build, server, s, count, timeout_ms=max(30000, 4 * delay_ms),
-                                extra=extra)
+                rep = run_stage(build, server, s, count,
+                                extra=("--timeout-ms", str(max(30000, 4 * delay_ms)), *extra))
                 runs[s].append(rep)
                 print(f"  run {r + 1}/{repeat} {s}: {rep.get('wall_s', float('nan')):.3f} s, "
                       f"{rep.get('ok', 0)}/{count} ok", file=sys.stderr)
@@ -190,27 +224,71 @@ def bench(build, stages, count, delay_ms, repeat, extra=()):
     return rows
 
 
+def positive(text):
+    value = int(text)
+    if value < 1:
+        raise ValueError(text)
+    return value
+
+
+def non_negative(text):
+    value = int(text)
+    if value < 0:
+        raise ValueError(text)
+    return value
+
+
+positive.__name__ = "a whole number >= 1"
+non_negative.__name__ = "a whole number >= 0"
+
+
 def main(argv):
     import argparse
+    import tour
     parser = argparse.ArgumentParser(prog="ladder")
     parser.add_argument("--build", default=os.path.join(ROOT, "build"))
     sub = parser.add_subparsers(dest="command", required=True)
+
+    t = sub.add_parser("tour", help="run every stage in order, then compare them")
+    t.add_argument("--count", type=positive, default=tour.PRESETS["class"][0])
+    t.add_argument("--delay-ms", type=non_negative, default=tour.PRESETS["class"][1])
+    t.add_argument("--no-pause", action="store_true", help="never wait for Enter between stages")
+
+    c = sub.add_parser("compare", help="the tour's runs without the walkthrough, for a teacher")
+    c.add_argument("--stages", help="e.g. 01,05,07 (default: every crawler stage built)")
+    c.add_argument("--preset", choices=sorted(tour.PRESETS), default="class",
+                   help="class: 10 pages x 300 ms; c10k: 10,000 pages x 1 s")
+    c.add_argument("--count", type=positive, help="pages (overrides the preset)")
+    c.add_argument("--delay-ms", type=non_negative, help="server delay (overrides the preset)")
+    c.add_argument("--jitter-ms", type=non_negative, default=0)
+    c.add_argument("--repeat", type=positive, default=1, help="median of N runs")
+    c.add_argument("--json", metavar="FILE", help="write every result as JSON")
+    c.add_argument("--svg", metavar="FILE", help="write a bar chart of wall time and memory")
+
     b = sub.add_parser("bench", help="run stages alternately and print medians and ratios")
     b.add_argument("stages", nargs="+", help="stage numbers, e.g. 05 07")
-    b.add_argument("--count", type=int, default=10)
-    b.add_argument("--delay-ms", type=int, default=300)
-    b.add_argument("--repeat", type=int, default=3)
+    b.add_argument("--count", type=positive, default=10)
+    b.add_argument("--delay-ms", type=non_negative, default=300)
+    b.add_argument("--repeat", type=positive, default=3)
     b.add_argument("--selector", choices=["epoll", "poll"])
     args = parser.parse_args(argv)
     install_cleanup()
-    if args.command == "bench":
-        if args.count < 1 or args.repeat < 1 or args.delay_ms < 0:
-            parser.error("--count and --repeat must be >= 1, --delay-ms >= 0")
-        extra = ("--selector", args.selector) if args.selector else ()
-        rows = bench(args.build, resolve_stages(args.build, args.stages), args.count,
-                     args.delay_ms, args.repeat, extra)
-        return 0 if all(r["ok"] == args.count for r in rows) else 1
-    return 2
+
+    if args.command == "tour":
+        pause = sys.stdout.isatty() and sys.stdin.isatty() and not args.no_pause
+        return tour.tour(args.build, args.count, args.delay_ms, pause)
+    if args.command == "compare":
+        count, delay = tour.PRESETS[args.preset]
+        wanted = args.stages.split(",") if args.stages else [
+            s for s in available_stages(args.build) if STAGE_INFO[s][1] != "demo"]
+        return tour.compare(args.build, resolve_stages(args.build, wanted),
+                            args.count or count,
+                            delay if args.delay_ms is None else args.delay_ms,
+                            args.jitter_ms, args.repeat, args.preset, args.json, args.svg)
+    extra = ("--selector", args.selector) if args.selector else ()
+    rows = bench(args.build, resolve_stages(args.build, args.stages), args.count,
+                 args.delay_ms, args.repeat, extra)
+    return 0 if all(r["ok"] == args.count for r in rows) else 1
 
 
 if __name__ == "__main__":

@@ -1,0 +1,258 @@
+"""The class tour (`./ladder`) and the teacher's comparison (`./ladder compare`).
+
+Both run the stages against one 00_server and end with the same comparison:
+a table (wall time, speed-up over 01, CPU, context switches, pages in flight as
+the *server* saw them, memory) and a bar chart of wall time.
+"""
+
+import datetime
+import math
+import os
+import platform
+import sys
+import time
+import xml.sax.saxutils as sax
+
+import runner
+
+PRESETS = {  # name: (pages, delay ms)
+    "class": (10, 300),
+    "c10k": (10000, 1000),
+}
+FULL_RUN_BUDGET_S = 60  # a stage predicted to take longer is measured on a sample
+SAMPLE_BUDGET_S = 5     # ...that takes about this long
+
+
+def use_colour(stream):
+    return stream.isatty() and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
+
+
+def paint(text, code, stream=sys.stdout):
+    return f"\033[{code}m{text}\033[0m" if use_colour(stream) else text
+
+
+# --- the comparison ------------------------------------------------------------------------
+
+def row_of(report):
+    """The numbers the table shows, from one stage's report."""
+    cpu = report.get("user_s", 0) + report.get("sys_s", 0)
+    wall = report.get("wall_s", float("nan"))
+    return {
+        "stage": report["stage"],
+        "ok": report.get("ok", 0) == report.get("requests", -1) and report.get("exit_code") == 0,
+        "wall_s": wall,
+        "cpu_s": cpu,
+        "cpu_per_wall": cpu / wall if wall and wall == wall else float("nan"),
+        "ctx": report.get("ctx_voluntary", 0) + report.get("ctx_involuntary", 0),
+        "peak": report.get("server_peak_open", 0),
+        "max_rss_mib": report.get("max_rss_kb", 0) / 1024,
+        "estimated": report.get("estimated", False),
+    }
+
+
+def table(reports, out=sys.stdout):
+    rows = [row_of(r) for r in reports]
+    base = next((r["wall_s"] for r in rows if r["stage"] == "01_blocking" and r["ok"]), None)
+    head = (f"{'stage':<16} {'wall s':>9} {'vs 01':>7} {'cpu s':>7} {'cpu/wall':>8} "
+            f"{'ctx sw':>8} {'in flight':>9} {'max rss':>9}  status")
+    print(head, file=out)
+    print("-" * len(head), file=out)
+    for r in rows:
+        speed = f"x{base / r['wall_s']:.1f}" if base and r["wall_s"] > 0 else "-"
+        status = "ok" if r["ok"] else paint("FAILED", "31", out)
+        if r["estimated"]:
+            status += " (estimate from a sample)"
+        wall = f"~{r['wall_s']:.0f}" if r["estimated"] else f"{r['wall_s']:.3f}"
+        print(f"{r['stage']:<16} {wall:>9} {speed:>7} {r['cpu_s']:>7.3f} "
+              f"{r['cpu_per_wall']:>8.2f} {r['ctx']:>8} {r['peak']:>9} "
+              f"{r['max_rss_mib']:>6.1f} MiB  {status}", file=out)
+    print("\n'in flight' is the server's own count (/stats peak_open_connections); "
+          "'vs 01' is 01's wall time / the stage's.", file=out)
+
+
+def scale(values):
+    """Linear when the values are comparable, log10 when they span decades."""
+    positive = [v for v in values if v > 0]
+    if positive and max(positive) / min(positive) > 30:
+        lo = math.log10(min(positive)) - 0.3
+        span = math.log10(max(positive)) - lo
+        return (lambda v: (math.log10(v) - lo) / span if v > 0 else 0), "log scale"
+    top = max(positive, default=1)
+    return (lambda v: v / top), "linear scale"
+
+
+def bars(reports, out=sys.stdout, width=40):
+    rows = [row_of(r) for r in reports]
+    frac, kind = scale([r["wall_s"] for r in rows])
+    print(f"\nwall time ({kind}; shorter is better)", file=out)
+    for r in rows:
+        n = max(1, round(frac(r["wall_s"]) * width)) if r["wall_s"] > 0 else 0
+        bar = paint("#" * n, "32" if r["ok"] else "31", out)
+        mark = "~" if r["estimated"] else ""
+        print(f"  {r['stage']:<16} {bar}{' ' * (width - n)} {mark}{r['wall_s']:.3f} s", file=out)
+
+
+def svg(reports, title):
+    """Two horizontal bar charts: wall time and max RSS, one bar per stage."""
+    rows = [row_of(r) for r in reports]
+    left, width, bar_h, gap = 150, 420, 22, 8
+    panel_h = 40 + len(rows) * (bar_h + gap) + 40
+    height = 50 + 2 * panel_h
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{left + width + 120}" '
+             f'height="{height}" viewBox="0 0 {left + width + 120} {height}" '
+             'font-family="sans-serif" font-size="13">',
+             f"<title>{sax.escape(title)}</title>",
+             '<rect width="100%" height="100%" fill="white"/>',
+             f'<text x="10" y="28" font-size="17" font-weight="bold">{sax.escape(title)}</text>']
+    for p, (key, label, unit) in enumerate([("wall_s", "Wall time", "s"),
+                                            ("max_rss_mib", "Max RSS", "MiB")]):
+        top = 50 + p * panel_h
+        frac, kind = scale([r[key] for r in rows])
+        parts.append(f'<text x="10" y="{top + 20}" font-weight="bold">{label} ({unit}, {kind})</text>')
+        axis_y = top + 30 + len(rows) * (bar_h + gap)
+        parts.append(f'<line x1="{left}" y1="{top + 30}" x2="{left}" y2="{axis_y}" stroke="black"/>')
+        parts.append(f'<line x1="{left}" y1="{axis_y}" x2="{left + width}" y2="{axis_y}" stroke="black"/>')
+        parts.append(f'<text x="{left + width / 2}" y="{axis_y + 28}" text-anchor="middle">'
+                     f'{label.lower()} in {unit} ({kind})</text>')
+        for i, r in enumerate(rows):
+            y = top + 34 + i * (bar_h + gap)
+            w = max(1.0, frac(r[key]) * width) if r[key] > 0 else 0
+            colour = "#4c9a2a" if r["ok"] else "#c0392b"
+            estimate = " (estimate)" if r["estimated"] and key == "wall_s" else ""
+            parts.append(f'<text x="{left - 8}" y="{y + 16}" text-anchor="end">{r["stage"]}</text>')
+            parts.append(f'<rect class="bar" x="{left}" y="{y}" width="{w:.1f}" height="{bar_h}" '
+                         f'fill="{colour}"><title>{r["stage"]}: {r[key]:.3f} {unit}{estimate}'
+                         f'</title></rect>')
+            parts.append(f'<text x="{left + w + 6:.1f}" y="{y + 16}">{r[key]:.3f} {unit}'
+                         f'{estimate}</text>')
+    parts.append("</svg>")
+    return "\n".join(parts) + "\n"
+
+
+def machine():
+    return {"cores": os.cpu_count(), "kernel": platform.release(), "system": platform.system(),
+            "machine": platform.machine()}
+
+
+# --- ./ladder (the tour) -------------------------------------------------------------------
+
+def tour(build, count, delay_ms, pause):
+    stages = [s for s in runner.available_stages(build)]
+    reports = []
+    with runner.Server(build, delay_ms) as server:
+        print(f"00_server is listening on 127.0.0.1:{server.port}: every page takes {delay_ms} ms "
+              f"(notes/00_server.md)")
+        for i, stage in enumerate(stages):
+            idea, kind = runner.STAGE_INFO[stage]
+            demo = kind == "demo"
+            argv = runner.stage_argv(build, server, stage, None if demo else count)
+            print(f"\n{paint('== ' + stage + ' ==', '1')}  {idea}")
+            print(f"   read: notes/{stage}.md")
+            print(f"   $ {' '.join(argv)}", flush=True)
+            rep = runner.run_stage(build, server, stage, None if demo else count, show_output=True)
+            reports.append(rep)
+            if rep["exit_code"] != 0:
+                print(paint(f"   {stage} failed (exit {rep['exit_code']}); "
+                            "the tour goes on with the next stage", "31"))
+            if pause and i + 1 < len(stages):
+                try:
+                    answer = input("\nEnter for the next stage (q to stop here) ")
+                except EOFError:
+                    answer = ""
+                if answer.strip().lower().startswith("q"):
+                    break
+    print(f"\n{len(reports)} stages, {count} pages x {delay_ms} ms each "
+          f"({os.cpu_count()} cores, Linux {platform.release()})\n")
+    table(reports)
+    bars(reports)
+    return 0 if all(row_of(r)["ok"] for r in reports) else 1
+
+
+# --- ./ladder compare ----------------------------------------------------------------------
+
+class Progress:
+    """One self-overwriting line on stderr, only when stderr is a terminal."""
+
+    def __init__(self):
+        self.live = sys.stderr.isatty()
+        self.start = time.monotonic()
+
+    def show(self, text):
+        if self.live:
+            sys.stderr.write(f"\r\033[K[{time.monotonic() - self.start:5.0f} s] {text}")
+            sys.stderr.flush()
+
+    def done(self):
+        if self.live:
+            sys.stderr.write("\r\033[K")
+            sys.stderr.flush()
+
+
+def scaled(rep, sample, count, per):
+    """A sample's report scaled up to `count` pages, `per` pages in flight at a time."""
+    factor = math.ceil(count / per) / math.ceil(sample / per)
+    for key in ("wall_s", "user_s", "sys_s", "ctx_voluntary", "ctx_involuntary", "bytes"):
+        if key in rep:
+            rep[key] = rep[key] * factor
+    all_ok = rep.get("ok") == sample
+    rep.update(estimated=True, sample_count=sample, requests=count,
+               ok=count if all_ok else rep.get("ok", 0), failed=0 if all_ok else rep.get("failed"))
+    return rep
+
+
+def measure(build, server, stage, count, delay_ms, progress):
+    """One run of a stage or, when the full run would take too long (01 and 04
+    at c10k need hours), a run on a sample scaled up and marked as an estimate."""
+    _, kind = runner.STAGE_INFO[stage]
+    delay_s = max(delay_ms / 1000, 0.001)
+    if kind == "one" and count * delay_s > FULL_RUN_BUDGET_S:
+        sample = max(2, int(SAMPLE_BUDGET_S / delay_s))
+        progress.show(f"{stage}: a sample of {sample} pages (all {count} would take too long)")
+        return scaled(runner.run_stage(build, server, stage, sample), sample, count, 1)
+    if kind == "pool" and count > 512:
+        progress.show(f"{stage}: a sample of 512 pages")
+        probe = runner.run_stage(build, server, stage, 512)
+        workers = max(1, probe.get("workers", probe.get("peak_in_flight", 1)))
+        if math.ceil(count / workers) * delay_s > FULL_RUN_BUDGET_S:
+            return scaled(probe, 512, count, workers)
+    progress.show(f"{stage}: {count} pages")
+    return runner.run_stage(build, server, stage, count)
+
+
+def compare(build, stages, count, delay_ms, jitter_ms, repeat, preset, json_path, svg_path):
+    import json
+    import statistics
+    progress = Progress()
+    reports = []
+    with runner.Server(build, delay_ms, jitter_ms) as server:
+        for stage in stages:
+            runs = []
+            for r in range(repeat):
+                progress.show(f"{stage} run {r + 1}/{repeat}")
+                runs.append(measure(build, server, stage, count, delay_ms, progress))
+            runs.sort(key=lambda rep: rep.get("wall_s", float("inf")))
+            median_run = dict(runs[(len(runs) - 1) // 2])  # the run with the median wall time
+            median_run["repeat"] = repeat
+            median_run["wall_s_runs"] = [rep.get("wall_s") for rep in runs]
+            median_run["wall_s"] = statistics.median(
+                [rep.get("wall_s", float("nan")) for rep in runs])
+            reports.append(median_run)
+    progress.done()
+    label = preset or "custom"
+    print(f"{label}: {count} pages x {delay_ms} ms (jitter {jitter_ms} ms), median of {repeat} "
+          f"run(s), {os.cpu_count()} cores, Linux {platform.release()}\n")
+    table(reports)
+    bars(reports)
+    if json_path:
+        doc = {"preset": label, "count": count, "delay_ms": delay_ms, "jitter_ms": jitter_ms,
+               "repeat": repeat, "machine": machine(),
+               "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+               "stages": reports}
+        with open(json_path, "w") as f:
+            json.dump(doc, f, indent=2)
+        print(f"\nwrote {json_path}")
+    if svg_path:
+        with open(svg_path, "w") as f:
+            f.write(svg(reports, f"async-ladder: {count} pages x {delay_ms} ms ({label})"))
+        print(f"wrote {svg_path}")
+    return 0 if all(row_of(r)["ok"] for r in reports) else 1
