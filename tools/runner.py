@@ -46,6 +46,23 @@ def _kill_all(*_):
         _children.remove(p)
 
 
+def _die_with_parent():
+    """In the child, before exec: if this script is killed outright (SIGKILL
+    leaves it no time to clean up), the kernel sends the child SIGTERM."""
+    try:
+        import ctypes
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+def spawn(argv, **kwargs):
+    """Popen in a session of its own, remembered for cleanup."""
+    proc = subprocess.Popen(argv, start_new_session=True, preexec_fn=_die_with_parent, **kwargs)
+    _children.append(proc)
+    return proc
+
+
 def install_cleanup():
     """Ctrl-C and SIGTERM stop every child before we exit."""
     import atexit
@@ -74,7 +91,8 @@ def resolve_stages(build, wanted):
     for w in wanted:
         match = [s for s in built if s.startswith(w.zfill(2) + "_") or s == w]
         if not match:
-            raise SystemExit(f"ladder: no built stage '{w}'; built: {' '.join(built)}")
+            print(f"ladder: no built stage '{w}'; built: {' '.join(built)}", file=sys.stderr)
+            sys.exit(2)
         names.append(match[0])
     return names
 
@@ -85,9 +103,7 @@ class Server:
     def __init__(self, build, delay_ms, jitter_ms=0, extra=()):
         argv = [binary(build, "00_server"), "--port", "0", "--delay-ms", str(delay_ms),
                 "--jitter-ms", str(jitter_ms), *extra]
-        self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                                     start_new_session=True, text=True)
-        _children.append(self.proc)
+        self.proc = spawn(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         line = self.proc.stdout.readline().strip()
         if not line.startswith("listening on "):
             raise SystemExit(f"ladder: 00_server did not start ({line!r})")
@@ -141,9 +157,7 @@ def run_stage(build, server, stage, count=None, extra=(), limit_s=None, show_out
     pipe = None if show_output else subprocess.PIPE
     if os.path.exists(report_file):
         os.remove(report_file)
-    proc = subprocess.Popen(argv, stdout=pipe, stderr=pipe, start_new_session=True, text=True,
-                            env=env, cwd=ROOT)
-    _children.append(proc)
+    proc = spawn(argv, stdout=pipe, stderr=pipe, text=True, env=env, cwd=ROOT)
     err = ""
     try:
         _, err = proc.communicate(timeout=limit_s)
@@ -252,6 +266,7 @@ def main(argv):
     t = sub.add_parser("tour", help="run every stage in order, then compare them")
     t.add_argument("--count", type=positive, default=tour.PRESETS["class"][0])
     t.add_argument("--delay-ms", type=non_negative, default=tour.PRESETS["class"][1])
+    t.add_argument("--timeout-ms", type=positive, help="passed to every stage")
     t.add_argument("--no-pause", action="store_true", help="never wait for Enter between stages")
 
     c = sub.add_parser("compare", help="the tour's runs without the walkthrough, for a teacher")
@@ -276,7 +291,8 @@ def main(argv):
 
     if args.command == "tour":
         pause = sys.stdout.isatty() and sys.stdin.isatty() and not args.no_pause
-        return tour.tour(args.build, args.count, args.delay_ms, pause)
+        extra = ("--timeout-ms", str(args.timeout_ms)) if args.timeout_ms else ()
+        return tour.tour(args.build, args.count, args.delay_ms, pause, extra)
     if args.command == "compare":
         count, delay = tour.PRESETS[args.preset]
         wanted = args.stages.split(",") if args.stages else [

@@ -136,7 +136,7 @@ def machine():
 
 # --- ./ladder (the tour) -------------------------------------------------------------------
 
-def tour(build, count, delay_ms, pause):
+def tour(build, count, delay_ms, pause, extra=()):
     stages = [s for s in runner.available_stages(build)]
     reports = []
     with runner.Server(build, delay_ms) as server:
@@ -145,11 +145,12 @@ def tour(build, count, delay_ms, pause):
         for i, stage in enumerate(stages):
             idea, kind = runner.STAGE_INFO[stage]
             demo = kind == "demo"
-            argv = runner.stage_argv(build, server, stage, None if demo else count)
+            argv = runner.stage_argv(build, server, stage, None if demo else count, extra)
             print(f"\n{paint('== ' + stage + ' ==', '1')}  {idea}")
             print(f"   read: notes/{stage}.md")
             print(f"   $ {' '.join(argv)}", flush=True)
-            rep = runner.run_stage(build, server, stage, None if demo else count, show_output=True)
+            rep = runner.run_stage(build, server, stage, None if demo else count, extra,
+                                   limit_s=600, show_output=True)
             reports.append(rep)
             if rep["exit_code"] != 0:
                 print(paint(f"   {stage} failed (exit {rep['exit_code']}); "
@@ -208,10 +209,10 @@ def measure(build, server, stage, count, delay_ms, progress):
     if kind == "one" and count * delay_s > FULL_RUN_BUDGET_S:
         sample = max(2, int(SAMPLE_BUDGET_S / delay_s))
         progress.show(f"{stage}: a sample of {sample} pages (all {count} would take too long)")
-        return scaled(runner.run_stage(build, server, stage, sample), sample, count, 1)
+        return scaled(runner.run_stage(build, server, stage, sample, limit_s=600), sample, count, 1)
     if kind == "pool" and count > 512:
         progress.show(f"{stage}: a sample of 512 pages")
-        probe = runner.run_stage(build, server, stage, 512)
+        probe = runner.run_stage(build, server, stage, 512, limit_s=600)
         workers = max(1, probe.get("workers", probe.get("peak_in_flight", 1)))
         if math.ceil(count / workers) * delay_s > FULL_RUN_BUDGET_S:
             return scaled(probe, 512, count, workers)

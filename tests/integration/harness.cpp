@@ -27,6 +27,13 @@ namespace harness {
 
 using Clock = std::chrono::steady_clock;
 
+std::string build_root() {
+    return LADDER_BUILD_ROOT;
+}
+std::string source_root() {
+    return LADDER_SOURCE_ROOT;
+}
+
 std::string stage_binary(const std::string& stage) {
     return std::string(LADDER_BUILD_ROOT) + "/stages/" + stage + "/" + stage;
 }

@@ -20,6 +20,8 @@ using namespace std::chrono_literals;
 
 // build/stages/NN_name/NN_name
 std::string stage_binary(const std::string& stage);
+std::string build_root();
+std::string source_root();
 
 struct RunResult {
     int exit_code = -1; // -1 when killed by a signal or the time limit

@@ -1,0 +1,206 @@
+// The class tour and ./ladder compare, end to end on a tiny preset: what they
+// print, the JSON and SVG they write, and that killing them leaves nothing behind.
+#include "harness.hpp"
+
+#include <gtest/gtest.h>
+
+#include <dirent.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <regex>
+#include <sstream>
+
+using namespace harness;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+std::vector<std::string> runner(std::vector<std::string> args, const std::string& env = "") {
+    std::vector<std::string> argv = {"/usr/bin/env"};
+    if (!env.empty()) argv.push_back(env);
+    argv.insert(argv.end(),
+                {"python3", source_root() + "/tools/runner.py", "--build", build_root()});
+    argv.insert(argv.end(), args.begin(), args.end());
+    return argv;
+}
+
+// The client stages that were built, in ladder order.
+std::vector<std::string> built_stages() {
+    std::vector<std::string> stages;
+    for (const char* s :
+         {"01_blocking", "02_process_pool", "03_thread_pool", "04_busy_loop", "05_callbacks",
+          "06_generators", "07_coroutines", "08_toolkit", "09_executors"})
+        if (::access(stage_binary(s).c_str(), X_OK) == 0) stages.push_back(s);
+    return stages;
+}
+
+std::string temp_path(const std::string& name) {
+    return testing::TempDir() + "ladder_" + std::to_string(::getpid()) + "_" + name;
+}
+
+std::string slurp(const std::string& path) {
+    std::ifstream f(path);
+    return std::string((std::istreambuf_iterator<char>(f)), {});
+}
+
+// Processes whose environment carries `mark` (our tour's and everything it started).
+std::vector<int> processes_marked(const std::string& mark) {
+    std::vector<int> pids;
+    DIR* d = ::opendir("/proc");
+    while (dirent* e = d ? ::readdir(d) : nullptr) {
+        int pid = std::atoi(e->d_name);
+        if (pid <= 0) continue;
+        std::string env = slurp("/proc/" + std::to_string(pid) + "/environ");
+        std::string status = slurp("/proc/" + std::to_string(pid) + "/status");
+        bool zombie = status.find("State:\tZ") != std::string::npos;
+        if (!zombie && env.find(mark) != std::string::npos) pids.push_back(pid);
+    }
+    if (d) ::closedir(d);
+    return pids;
+}
+
+} // namespace
+
+TEST(Tour, RunsEveryBuiltStageAndEndsWithTheTable) {
+    auto stages = built_stages();
+    ASSERT_FALSE(stages.empty());
+    auto r = run(runner({"tour", "--count", "3", "--delay-ms", "50", "--no-pause"}), 300s);
+    ASSERT_FALSE(r.timed_out);
+    EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+    std::size_t table = r.out.find("stage ");
+    ASSERT_NE(table, std::string::npos) << r.out;
+    for (const auto& s : stages) {
+        EXPECT_NE(r.out.find("== " + s + " =="), std::string::npos) << s;    // header
+        EXPECT_NE(r.out.find("notes/" + s + ".md"), std::string::npos) << s; // the note
+        EXPECT_NE(r.out.find("build/stages/" + s + "/" + s + " --port"), std::string::npos) << s;
+        // A table row and a bar for the stage, after the walkthrough.
+        EXPECT_TRUE(std::regex_search(r.out.substr(table), std::regex(s + " +[0-9.]+ +x"))) << s;
+        EXPECT_TRUE(std::regex_search(r.out.substr(table), std::regex(s + " +#+"))) << s;
+    }
+    EXPECT_EQ(r.out.find("FAILED"), std::string::npos) << r.out;
+    EXPECT_EQ(r.out.find("\033["), std::string::npos) << "colour in a pipe";
+    EXPECT_NE(r.out.find("01_blocking          "), std::string::npos);
+}
+
+TEST(Tour, AFailingStageIsShownAndTheTourGoesOn) {
+    // Pages slower than the stages' timeout: every stage fails, and every stage still runs.
+    auto stages = built_stages();
+    auto r = run(
+        runner({"tour", "--count", "2", "--delay-ms", "5000", "--timeout-ms", "100", "--no-pause"}),
+        300s);
+    ASSERT_FALSE(r.timed_out);
+    EXPECT_EQ(r.exit_code, 1) << r.out;
+    std::size_t table = r.out.find("stage ");
+    ASSERT_NE(table, std::string::npos) << r.out;
+    for (const auto& s : stages) {
+        EXPECT_NE(r.out.find("== " + s + " =="), std::string::npos) << s;
+        EXPECT_TRUE(std::regex_search(r.out.substr(table), std::regex(s + " .*FAILED"))) << s;
+    }
+}
+
+TEST(Compare, WritesJsonWithTheSchemaAndAnSvgWithABarPerStage) {
+    auto stages = built_stages();
+    std::string stage_list;
+    std::vector<std::string> wanted;
+    for (const auto& s : stages)
+        if (s != "08_toolkit" && s != "09_executors") {
+            stage_list += (stage_list.empty() ? "" : ",") + s.substr(0, 2);
+            wanted.push_back(s);
+        }
+    std::string json_path = temp_path("r.json"), svg_path = temp_path("r.svg");
+    auto r = run(runner({"compare", "--stages", stage_list, "--count", "3", "--delay-ms", "50",
+                         "--repeat", "2", "--json", json_path, "--svg", svg_path}),
+                 300s);
+    ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+
+    auto doc = nlohmann::json::parse(slurp(json_path));
+    EXPECT_EQ(doc["count"], 3);
+    EXPECT_EQ(doc["delay_ms"], 50);
+    EXPECT_EQ(doc["repeat"], 2);
+    EXPECT_TRUE(doc["preset"].is_string());
+    EXPECT_TRUE(doc["date"].is_string());
+    EXPECT_GE(doc["machine"]["cores"].get<int>(), 1);
+    EXPECT_TRUE(doc["machine"]["kernel"].is_string());
+    ASSERT_EQ(doc["stages"].size(), wanted.size());
+    for (std::size_t i = 0; i < wanted.size(); ++i) {
+        const auto& s = doc["stages"][i];
+        EXPECT_EQ(s["stage"], wanted[i]);
+        for (const char* key : {"requests", "ok", "failed", "bytes", "wall_s", "user_s", "sys_s",
+                                "max_rss_kb", "ctx_voluntary", "ctx_involuntary", "peak_in_flight",
+                                "errors", "server_peak_open", "command"})
+            EXPECT_TRUE(s.contains(key)) << wanted[i] << " " << key;
+        EXPECT_EQ(s["ok"], 3) << wanted[i];
+        EXPECT_EQ(s["wall_s_runs"].size(), 2u);
+    }
+
+    // The SVG is well-formed XML with one bar per stage in each of its two charts.
+    auto check = run({"/usr/bin/env", "python3", "-c",
+                      "import sys, xml.etree.ElementTree as ET\n"
+                      "root = ET.parse(sys.argv[1]).getroot()\n"
+                      "bars = [e for e in root.iter() if e.get('class') == 'bar']\n"
+                      "titles = [e for e in root.iter() if e.tag.endswith('title')]\n"
+                      "print(len(bars), len(titles) > 0, root.tag.endswith('svg'))\n",
+                      svg_path});
+    EXPECT_EQ(check.exit_code, 0) << check.err;
+    EXPECT_EQ(check.out, std::to_string(2 * wanted.size()) + " True True\n");
+    std::string svg = slurp(svg_path);
+    EXPECT_EQ(svg.find("href"), std::string::npos) << "no external resources";
+    EXPECT_NE(svg.find("Wall time (s"), std::string::npos);
+    EXPECT_NE(svg.find("Max RSS (MiB"), std::string::npos);
+    std::remove(json_path.c_str());
+    std::remove(svg_path.c_str());
+}
+
+TEST(Compare, EstimatesASequentialStageThatWouldTakeTooLong) {
+    // 200 pages x 400 ms one at a time would take 80 s: 01 is measured on a sample.
+    std::string json_path = temp_path("est.json");
+    auto r = run(runner({"compare", "--stages", "01", "--count", "200", "--delay-ms", "400",
+                         "--json", json_path}),
+                 120s);
+    ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+    auto s = nlohmann::json::parse(slurp(json_path))["stages"][0];
+    EXPECT_TRUE(s["estimated"].get<bool>());
+    EXPECT_LT(s["sample_count"].get<int>(), 200);
+    EXPECT_GE(s["wall_s"].get<double>(), 200 * 0.4); // scaled up: never less than 200 delays
+    EXPECT_NE(r.out.find("estimate"), std::string::npos) << r.out;
+    EXPECT_LT(r.seconds, 60.0) << "the sample should be short";
+    std::remove(json_path.c_str());
+}
+
+TEST(Compare, BadArgumentsExitWith2) {
+    for (std::vector<std::string> args : {std::vector<std::string>{"compare", "--count", "0"},
+                                          {"compare", "--preset", "huge"},
+                                          {"compare", "--stages", "42"}}) {
+        auto r = run(runner(args));
+        EXPECT_EQ(r.exit_code, 2) << args[1] << r.err;
+        EXPECT_FALSE(r.err.empty());
+    }
+}
+
+// Killing the tour mid-run — politely or not — leaves no server and no stage behind.
+TEST(Tour, KillingItLeavesNoProcessBehind) {
+    for (int sig : {SIGINT, SIGTERM, SIGKILL}) {
+        std::string mark =
+            "LADDER_TOUR_TEST_MARK=" + std::to_string(::getpid()) + "_" + std::to_string(sig);
+        Child tour(runner({"tour", "--count", "3", "--delay-ms", "2000", "--no-pause"}, mark));
+        // Wait until a stage is running (its header is printed just before it starts).
+        std::string line;
+        auto deadline = Clock::now() + 30s;
+        while (line.find("$ ") == std::string::npos && Clock::now() < deadline)
+            line = tour.read_line(30s);
+        ASSERT_NE(line.find("$ "), std::string::npos) << "the tour never started a stage";
+        std::this_thread::sleep_for(200ms);
+        EXPECT_GE(processes_marked(mark).size(), 3u) << "tour, server and stage should be running";
+        ::kill(tour.pid(), sig);
+        tour.wait(10s);
+        bool gone = false;
+        for (auto until = Clock::now() + 10s; !gone && Clock::now() < until;) {
+            gone = processes_marked(mark).empty();
+            if (!gone) std::this_thread::sleep_for(50ms);
+        }
+        EXPECT_TRUE(gone) << "signal " << sig << " left " << processes_marked(mark).size()
+                          << " processes";
+    }
+}
