@@ -14,6 +14,13 @@ namespace ladder {
 
 using Clock = std::chrono::steady_clock;
 
+// A steady-clock instant in microseconds (CLOCK_MONOTONIC on Linux): the same
+// number in every process of the machine, so traces of a client and of the
+// server can be laid over each other.
+inline long long monotonic_us(Clock::time_point t) {
+    return std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count();
+}
+
 // Owns one file descriptor and closes it exactly once. Movable, not copyable.
 class Fd {
   public:

@@ -42,11 +42,34 @@ Server::Server(ServerConfig config)
                std::to_string(local_port(listener_.get()));
     selector_->add(listener_.get(), EVENT_READ);
     selector_->add(signals_.fd(), EVENT_READ);
+    if (!config_.trace_path.empty()) {
+        trace_ = std::fopen(config_.trace_path.c_str(), "w");
+        if (!trace_) throw_errno("fopen", config_.trace_path);
+        std::fprintf(trace_, "%s\n",
+                     nlohmann::json{{"type", "header"},
+                                    {"side", "server"},
+                                    {"delay_ms", config_.delay_ms},
+                                    {"jitter_ms", config_.jitter_ms},
+                                    {"t0_us", monotonic_us(Clock::now())}}
+                         .dump()
+                         .c_str());
+    }
 }
 
 Server::~Server() {
     for (auto& c : conns_)
         if (c) selector_->remove(c->fd.get());
+    if (trace_) std::fclose(trace_);
+}
+
+// The server's side of a page's life, on the same clock (CLOCK_MONOTONIC) as
+// the clients' --trace files, so a chart can lay the two views over each other.
+void Server::trace(const Conn& c, const char* event) {
+    if (!trace_) return;
+    std::fprintf(trace_,
+                 R"({"conn":%ld,"event":"%s","t_us":%lld,"path":%s})"
+                 "\n",
+                 c.id, event, monotonic_us(Clock::now()), nlohmann::json(c.path).dump().c_str());
 }
 
 // --- the event loop ---------------------------------------------------------------
@@ -120,8 +143,10 @@ void Server::accept_clients() {
         auto c = std::make_unique<Conn>();
         c->fd.reset(fd);
         c->accepted_at = Clock::now();
+        c->id = ++accepted_total_;
         selector_->add(fd, EVENT_READ, c.get());
         set_timer(*c, c->accepted_at + milliseconds(config_.idle_ms));
+        trace(*c, "accepted");
         conns_[fd] = std::move(c);
         ++stats_.accepted;
         stats_.peak_open = std::max(stats_.peak_open, ++stats_.open);
@@ -162,12 +187,16 @@ void Server::handle_request(Conn& c) {
         ++stats_.bad_requests;
         return respond(c, 405, "Method Not Allowed", R"({"error":"only GET is served"})");
     }
+    c.path = req.path();
+    trace(c, "parsed");
     if (req.path() == "/stats") { // answered at once, never delayed
-        auto body = stats_.to_json().dump();
+        auto stats = stats_.to_json();
+        stats["delay_ms"] = config_.delay_ms;
+        stats["jitter_ms"] = config_.jitter_ms;
+        auto body = stats.dump();
         if (query_param(req.query(), "reset") == "1") stats_.reset();
         return respond(c, 200, "OK", body);
     }
-    c.path = req.path();
     c.delay_ms = next_delay_ms();
     if (auto d = query_param(req.query(), "delay_ms"); !d.empty() && !parse_delay(d, c.delay_ms)) {
         ++stats_.bad_requests;
@@ -177,6 +206,7 @@ void Server::handle_request(Conn& c) {
     // blocks — the loop goes on serving everyone else meanwhile.
     set_state(c, State::waiting);
     set_timer(c, Clock::now() + milliseconds(c.delay_ms));
+    trace(c, "delay_started");
 }
 
 int Server::next_delay_ms() {
@@ -234,6 +264,7 @@ void Server::on_writable(Conn& c) {
         c.sent += static_cast<std::size_t>(n);
     }
     if (c.linger) {
+        trace(c, "written");
         // A bad request may still be arriving. Closing now, with unread bytes,
         // would send a reset that can destroy our answer before the client
         // reads it: say "no more from us" and read until the client closes.
@@ -244,6 +275,7 @@ void Server::on_writable(Conn& c) {
         set_timer(c, Clock::now() + milliseconds(std::min(config_.idle_ms, 2000)));
         return;
     }
+    trace(c, "written");
     close(c); // HTTP/1.0: the end of the connection marks the end of the body
 }
 
@@ -259,6 +291,7 @@ void Server::set_timer(Conn& c, Clock::time_point due) {
 }
 
 void Server::close(Conn& c) {
+    trace(c, "closed");
     if (c.state == State::waiting) --stats_.waiting;
     --stats_.open;
     int fd = c.fd.get();

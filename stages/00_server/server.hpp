@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
+#include <cstdio>
 #include <memory>
 #include <random>
 #include <string>
@@ -28,6 +29,7 @@ struct ServerConfig {
     int idle_ms = 10000; // a client must send its request (or read its answer) within this
     int seed = 0;        // for the jitter; 0 picks a random seed
     bool verbose = false;
+    std::string trace_path; // --trace: one JSON line per connection event
     std::string selector = "epoll";
 };
 
@@ -64,6 +66,7 @@ class Server {
         std::size_t sent = 0;
         bool linger = false; // drain the client's bytes before closing (after a bad request)
         Clock::time_point accepted_at;
+        long id = 0; // the n-th accepted connection, for the trace
     };
 
     void on_event(int fd, unsigned events);
@@ -76,6 +79,7 @@ class Server {
     void set_timer(Conn& c, Clock::time_point due);
     void set_state(Conn& c, State s);
     void close(Conn& c);
+    void trace(const Conn& c, const char* event);
     int next_delay_ms();
     void fire_timers();
     Timeout time_to_next_timer() const;
@@ -88,10 +92,12 @@ class Server {
     std::vector<std::unique_ptr<Conn>> conns_; // indexed by fd
     TimerQueue timers_;
     std::uint64_t next_generation_ = 1;
+    long accepted_total_ = 0;
     Clock::time_point accept_resume_{}; // while out of fds, accepting pauses until then
     bool stopping_ = false;
     std::mt19937 rng_;
     ServerStats stats_;
+    std::FILE* trace_ = nullptr;
 };
 
 } // namespace ladder
