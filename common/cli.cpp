@@ -115,7 +115,9 @@ void Cli::print_help() const {
         if (s.number) left += " N";
         if (s.text) left += " VALUE";
         std::string help = s.help;
-        if (s.number) help += " (default " + std::to_string(*s.number) + ")";
+        // A default outside [min, max] is a "not set" marker (e.g. --workers 0 = one per page).
+        if (s.number && *s.number >= s.min && *s.number <= s.max)
+            help += " (default " + std::to_string(*s.number) + ")";
         if (s.text && !s.text->empty()) help += " (default " + *s.text + ")";
         std::printf("  %-22s %s\n", left.c_str(), help.c_str());
     }
@@ -128,7 +130,10 @@ void add_client_flags(Cli& cli, ClientOptions& o) {
         .option("--count", &o.count, "how many pages to fetch", 1, 1'000'000)
         .option("--timeout-ms", &o.timeout_ms, "give up on a page after this long", 1, 3'600'000)
         .flag("--json", &o.json, "print the report as one JSON object on stdout")
-        .flag("--quiet", &o.quiet, "no per-page lines on stderr");
+        .flag("--quiet", &o.quiet, "no per-page lines on stderr")
+        .option("--trace", &o.trace,
+                "write when each page connected, sent, got its first "
+                "byte and finished, as JSON lines, to this file");
 }
 
 void add_selector_flag(Cli& cli, std::string& selector) {

@@ -49,6 +49,7 @@ struct ClientOptions {
     int timeout_ms = 10000; // per page
     bool json = false;
     bool quiet = false;
+    std::string trace; // --trace FILE: per-page moments as JSON lines
 };
 
 void add_client_flags(Cli& cli, ClientOptions& options);

@@ -1,4 +1,5 @@
 #include "report.hpp"
+#include "http.hpp"
 
 #include <sys/resource.h>
 
@@ -55,10 +56,14 @@ Usage read_usage() {
 
 Report::Report(std::string stage, const ClientOptions& options)
     : stage_(std::move(stage)), options_(options),
-      page_start_(static_cast<std::size_t>(options.count)) {}
+      page_start_(static_cast<std::size_t>(options.count)) {
+    if (!options.trace.empty())
+        trace_ = std::make_unique<Trace>(options.trace, options.count, start_);
+}
 
 void Report::page_started(int page) {
     page_start_.at(page) = Clock::now();
+    if (trace_) trace_->started(page, page_start_[page]);
     peak_in_flight_ = std::max(peak_in_flight_, ++in_flight_);
 }
 
@@ -72,6 +77,7 @@ double Report::elapsed_ms(int page) const {
 
 void Report::page_ok(int page, int status, std::size_t bytes) {
     finished(page);
+    if (trace_) trace_->finished(page, Clock::now(), nullptr);
     ++ok_;
     bytes_ += bytes;
     if (!options_.quiet)
@@ -81,6 +87,7 @@ void Report::page_ok(int page, int status, std::size_t bytes) {
 
 void Report::page_failed(int page, const std::string& error) {
     finished(page);
+    if (trace_) trace_->finished(page, Clock::now(), &error);
     ++failed_;
     if (errors_.size() < max_errors_kept)
         errors_.push_back("page " + std::to_string(page) + ": " + error);
@@ -128,8 +135,33 @@ std::string Report::summary() const {
     return text;
 }
 
+// The server's delay setting, for the trace header (-1 when it cannot be asked).
+static int server_delay_ms(const ClientOptions& options) {
+    try {
+        auto deadline = Clock::now() + std::chrono::seconds(1);
+        Endpoint server = resolve(options.host, options.port);
+        Fd sock = connect_blocking(server, deadline);
+        send_all_blocking(sock.get(), build_request(server.text, "/stats"), deadline);
+        ResponseParser response;
+        char buf[4096];
+        while (std::size_t n = recv_blocking(sock.get(), buf, deadline))
+            response.feed(std::string_view(buf, n));
+        response.finish();
+        return nlohmann::json::parse(response.body()).at("delay_ms").get<int>();
+    } catch (const std::exception&) {
+        return -1;
+    }
+}
+
 int Report::finish() {
     end_ = Clock::now();
+    if (trace_) {
+        try {
+            trace_->write(stage_, server_delay_ms(options_));
+        } catch (const std::exception& e) {
+            std::fprintf(stderr, "%s: --trace: %s\n", stage_.c_str(), e.what());
+        }
+    }
     std::string out = options_.json ? to_json().dump() : summary();
     std::printf("%s\n", out.c_str());
     std::fflush(stdout);

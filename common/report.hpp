@@ -5,10 +5,12 @@
 
 #include "cli.hpp"
 #include "net.hpp"
+#include "trace.hpp"
 
 #include <nlohmann/json.hpp>
 
 #include <cstddef>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -24,6 +26,29 @@ class Report {
     void page_started(int page);
     void page_ok(int page, int status, std::size_t bytes);
     void page_failed(int page, const std::string& error);
+    // The same, with the moments the page's fetch noted on the way (for --trace).
+    void page_ok(int page, int status, std::size_t bytes, const PageTimes& times) {
+        page_times(page, times);
+        page_ok(page, status, bytes);
+    }
+    void page_failed(int page, const std::string& error, const PageTimes& times) {
+        page_times(page, times);
+        page_failed(page, error);
+    }
+
+    // --trace: the moments in between, called at the stage's natural points
+    // (after connect, after the request is sent, at the first byte). Without
+    // --trace each call is a single test of a null pointer.
+    void mark(int page, Mark m) {
+        if (trace_) trace_->mark(page, m, Clock::now());
+    }
+    void page_times(int page, const PageTimes& times) { // measured in another process
+        if (trace_) trace_->times(page, times);
+    }
+    void set_worker(int page, int worker) { // which process or thread handled the page
+        if (trace_) trace_->worker(page, worker);
+    }
+    bool tracing() const noexcept { return trace_ != nullptr; }
 
     // Stage-specific keys for the JSON object and the summary (workers, spins, ...).
     nlohmann::json extra = nlohmann::json::object();
@@ -32,6 +57,7 @@ class Report {
     // children) and prints. Returns the exit code: 0 if every page was ok, else 1.
     // If the environment names a file in LADDER_REPORT_JSON, the JSON object is
     // also written there (how ./ladder's tour collects numbers for its table).
+    // With --trace it also writes the trace file.
     int finish();
 
     nlohmann::json to_json() const; // what finish() prints with --json
@@ -53,6 +79,7 @@ class Report {
     int ok_ = 0, failed_ = 0, in_flight_ = 0, peak_in_flight_ = 0;
     std::size_t bytes_ = 0;
     std::vector<std::string> errors_; // the first few
+    std::unique_ptr<Trace> trace_;    // only with --trace
 };
 
 } // namespace ladder

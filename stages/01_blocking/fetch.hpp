@@ -3,6 +3,7 @@
 #pragma once
 
 #include "net.hpp"
+#include "trace.hpp"
 
 #include <chrono>
 #include <cstddef>
@@ -17,6 +18,8 @@ struct Page {
 
 // connect, send, recv until EOF — each call waits inside the kernel until it
 // is done. Throws SysError, TimeoutError (after `timeout`) or HttpError.
-Page fetch_page(const Endpoint& server, const std::string& path, std::chrono::milliseconds timeout);
+// With `times` (for --trace) it notes when it connected, sent and got the first byte.
+Page fetch_page(const Endpoint& server, const std::string& path, std::chrono::milliseconds timeout,
+                PageTimes* times = nullptr);
 
 } // namespace ladder

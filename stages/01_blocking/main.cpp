@@ -19,14 +19,15 @@ int main(int argc, char** argv) {
 
     Endpoint server = require_server("01_blocking", options);
     Report report("01_blocking", options);
+    auto timeout = std::chrono::milliseconds(options.timeout_ms);
     for (int page = 0; page < options.count; ++page) {
         report.page_started(page);
+        PageTimes times; // when it connected, sent, got the first byte (for --trace)
         try {
-            Page p =
-                fetch_page(server, page_path(page), std::chrono::milliseconds(options.timeout_ms));
-            report.page_ok(page, p.status, p.bytes);
+            Page p = fetch_page(server, page_path(page), timeout, &times);
+            report.page_ok(page, p.status, p.bytes, times);
         } catch (const std::exception& e) {
-            report.page_failed(page, e.what());
+            report.page_failed(page, e.what(), times);
         }
     }
     return report.finish();
