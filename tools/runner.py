@@ -280,6 +280,14 @@ def main(argv):
     c.add_argument("--json", metavar="FILE", help="write every result as JSON")
     c.add_argument("--svg", metavar="FILE", help="write a bar chart of wall time and memory")
 
+    tl = sub.add_parser("timeline", help="draw when each page connected, waited and read")
+    tl.add_argument("--stages", help="e.g. 01,03,05,07 (default: every crawler stage built)")
+    tl.add_argument("--count", type=positive, default=20)
+    tl.add_argument("--delay-ms", type=non_negative, default=200)
+    tl.add_argument("--svg", metavar="FILE")
+    tl.add_argument("--html", metavar="FILE", help="the SVG in a self-contained page with hover details")
+    tl.add_argument("--text", action="store_true", help="draw the lanes with characters here")
+
     b = sub.add_parser("bench", help="run stages alternately and print medians and ratios")
     b.add_argument("stages", nargs="+", help="stage numbers, e.g. 05 07")
     b.add_argument("--count", type=positive, default=10)
@@ -301,6 +309,13 @@ def main(argv):
                             args.count or count,
                             delay if args.delay_ms is None else args.delay_ms,
                             args.jitter_ms, args.repeat, args.preset, args.json, args.svg)
+    if args.command == "timeline":
+        import timeline
+        wanted = args.stages.split(",") if args.stages else [
+            s for s in available_stages(args.build) if STAGE_INFO[s][1] != "demo"]
+        return timeline.timeline(args.build, resolve_stages(args.build, wanted), args.count,
+                                 args.delay_ms, args.svg, args.html, args.text,
+                                 os.path.join(args.build, "trace"))
     extra = ("--selector", args.selector) if args.selector else ()
     rows = bench(args.build, resolve_stages(args.build, args.stages), args.count,
                  args.delay_ms, args.repeat, extra)
