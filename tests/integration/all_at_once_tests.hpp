@@ -1,0 +1,213 @@
+// Integration tests shared by the single-threaded stages that keep every page
+// in flight at once (05_callbacks, 06_generators): a test_stageNN.cpp includes
+// this file and instantiates AllAtOnce with its stage's name.
+//
+// Concurrency is checked through the server's /stats, never the client's claim.
+#pragma once
+
+#include "harness.hpp"
+#include "net.hpp"
+
+#include <gtest/gtest.h>
+
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <string>
+#include <vector>
+
+namespace all_at_once {
+
+using namespace harness;
+using Clock = std::chrono::steady_clock;
+
+inline void send_text(int fd, const std::string& text) {
+    ::send(fd, text.data(), text.size(), MSG_NOSIGNAL);
+}
+
+inline bool contains(const std::string& text, const std::string& part) {
+    return text.find(part) != std::string::npos;
+}
+
+// Every error the report kept contains `part`.
+inline void expect_errors_contain(const nlohmann::json& j, const std::string& part) {
+    ASSERT_FALSE(j["errors"].empty());
+    for (const auto& e : j["errors"]) EXPECT_TRUE(contains(e.get<std::string>(), part)) << e;
+}
+
+class AllAtOnce : public ::testing::TestWithParam<std::string> {
+  protected:
+    std::string stage() const { return stage_binary(GetParam()); }
+};
+
+TEST_P(AllAtOnce, FetchesEveryPageWithAllConnectionsOpenAtOnce) {
+    Server server({"--delay-ms", "300"});
+    auto r = run({stage(), "--port", server.port_arg(), "--count", "200", "--json", "--quiet"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    auto j = r.json();
+    EXPECT_EQ(j["stage"], GetParam());
+    EXPECT_EQ(j["ok"], 200);
+    EXPECT_EQ(j["failed"], 0);
+    EXPECT_EQ(j["selector"], "epoll");
+    EXPECT_GT(j["bytes"].get<long>(), 200 * 60);
+    // The server's view: all 200 requests were waiting out their delay at the same time.
+    auto s = server.stats();
+    EXPECT_EQ(s["served"], 200);
+    EXPECT_EQ(s["peak_waiting"], 200);
+    EXPECT_GE(s["peak_open_connections"].get<int>(), 200);
+    // At least one delay; far below the 60 s that 200 delays in a row would take.
+    EXPECT_GE(j["wall_s"].get<double>(), 0.3);
+    EXPECT_LT(j["wall_s"].get<double>(), 5.0);
+}
+
+TEST_P(AllAtOnce, TenPagesTakeAboutOneDelayWithEitherSelector) {
+    Server server({"--delay-ms", "300"});
+    for (std::string backend : {"epoll", "poll"}) {
+        server.reset_stats();
+        auto r = run({stage(), "--port", server.port_arg(), "--count", "10", "--selector", backend,
+                      "--json", "--quiet"});
+        ASSERT_EQ(r.exit_code, 0) << r.err;
+        auto j = r.json();
+        EXPECT_EQ(j["ok"], 10);
+        EXPECT_EQ(j["selector"], backend);
+        EXPECT_GE(j["wall_s"].get<double>(), 0.3);
+        EXPECT_LT(j["wall_s"].get<double>(), 1.5) << backend; // ten in a row: 3 s
+        EXPECT_EQ(server.stats()["peak_waiting"], 10) << backend;
+    }
+}
+
+TEST_P(AllAtOnce, PrintsOneSummaryLineAndPerPageLines) {
+    Server server({"--delay-ms", "0"});
+    auto r = run({stage(), "--port", server.port_arg(), "--count", "3"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 1) << r.out;
+    EXPECT_TRUE(contains(r.out, "3 pages (3 ok, 0 failed)")) << r.out;
+    EXPECT_TRUE(contains(r.err, "page 2: 200")) << r.err;
+    r = run({stage(), "--port", server.port_arg(), "--count", "3", "--quiet"});
+    EXPECT_EQ(r.err, "");
+}
+
+TEST_P(AllAtOnce, NoServerGivesOneHelpfulLineAndExit1) {
+    auto r = run({stage(), "--port", std::to_string(unused_port()), "--count", "3"}, 20s);
+    EXPECT_FALSE(r.timed_out);
+    EXPECT_EQ(r.exit_code, 1);
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+    EXPECT_TRUE(contains(r.err, "no server at 127.0.0.1:")) << r.err;
+    EXPECT_EQ(r.out, "");
+}
+
+// The probe of require_server() gets through; then the listener goes away, so
+// every page's non-blocking connect fails (SO_ERROR after WRITE).
+TEST_P(AllAtOnce, ConnectErrorsAreReportedFailures) {
+    ladder::Fd listener = ladder::listen_tcp(ladder::resolve("127.0.0.1", 0), 16);
+    int port = ladder::local_port(listener.get());
+    Child client({stage(), "--port", std::to_string(port), "--count", "5", "--json", "--quiet"});
+    pollfd p{listener.get(), POLLIN, 0};
+    ASSERT_EQ(::poll(&p, 1, 10000), 1) << "the client never probed";
+    ladder::Fd probe(::accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC));
+    ASSERT_TRUE(probe);
+    listener.reset(); // first the listener: by the time the probe ends, nobody listens
+    probe.reset();
+    std::string line = client.read_line(20s);
+    EXPECT_EQ(client.wait(10s), 1);
+    auto j = nlohmann::json::parse(line);
+    EXPECT_EQ(j["failed"], 5);
+    expect_errors_contain(j, "Connection refused");
+}
+
+TEST_P(AllAtOnce, ServerKilledMidRunFailsTheRestAndExits1) {
+    // Delays spread over 0.1-1.9 s, so some pages are served before the kill.
+    Server server({"--delay-ms", "1000", "--jitter-ms", "900"});
+    Child client({stage(), "--port", server.port_arg(), "--count", "30", "--json", "--quiet"});
+    auto deadline = Clock::now() + 20s;
+    while (server.stats()["served"].get<int>() < 3 && Clock::now() < deadline)
+        std::this_thread::sleep_for(10ms);
+    server.process().signal(SIGKILL);
+    std::string line = client.read_line(30s);
+    EXPECT_EQ(client.wait(10s), 1);
+    auto j = nlohmann::json::parse(line);
+    EXPECT_GE(j["ok"].get<int>(), 3);
+    EXPECT_GT(j["failed"].get<int>(), 0);
+    EXPECT_EQ(j["ok"].get<int>() + j["failed"].get<int>(), 30);
+    // The failures came from the kill, not from --timeout-ms (10 s by default).
+    EXPECT_LT(j["wall_s"].get<double>(), 8.0);
+    for (const auto& e : j["errors"])
+        EXPECT_FALSE(contains(e.get<std::string>(), "timed out")) << e;
+}
+
+TEST_P(AllAtOnce, GarbageReplyIsAReportedFailure) {
+    FakeServer fake([](int fd) {
+        if (read_request(fd).empty()) return; // the reachability probe
+        send_text(fd, "hello, I am not HTTP\r\n\r\n");
+    });
+    auto r = run({stage(), "--port", fake.port_arg(), "--count", "3", "--json", "--quiet"});
+    EXPECT_EQ(r.exit_code, 1);
+    auto j = r.json();
+    EXPECT_EQ(j["failed"], 3);
+    expect_errors_contain(j, "not an HTTP response");
+}
+
+TEST_P(AllAtOnce, TruncatedReplyIsAReportedFailure) {
+    FakeServer fake([](int fd) {
+        if (read_request(fd).empty()) return;
+        send_text(fd, "HTTP/1.0 200 OK\r\nContent-Length: 100\r\n\r\n{\"path\":");
+    });
+    auto r = run({stage(), "--port", fake.port_arg(), "--count", "2", "--json", "--quiet"});
+    EXPECT_EQ(r.exit_code, 1);
+    auto j = r.json();
+    EXPECT_EQ(j["failed"], 2);
+    expect_errors_contain(j, "truncated");
+}
+
+TEST_P(AllAtOnce, StalledRepliesTimeOutTogether) {
+    FakeServer fake([](int fd) {
+        read_request(fd);
+        char c;
+        while (::recv(fd, &c, 1, 0) > 0) {
+        } // say nothing until the client gives up
+    });
+    auto r = run({stage(), "--port", fake.port_arg(), "--count", "5", "--timeout-ms", "300",
+                  "--json", "--quiet"},
+                 20s);
+    EXPECT_FALSE(r.timed_out);
+    EXPECT_EQ(r.exit_code, 1);
+    auto j = r.json();
+    EXPECT_EQ(j["failed"], 5);
+    expect_errors_contain(j, "timed out");
+    // The loop enforces the deadline: no page ends before it, and the five wait
+    // side by side (one after another would take 1.5 s).
+    EXPECT_GE(j["wall_s"].get<double>(), 0.3);
+    EXPECT_LT(j["wall_s"].get<double>(), 1.2);
+}
+
+TEST_P(AllAtOnce, ARealServerSlowerThanTheTimeoutGivesFailuresNotAHang) {
+    Server server({"--delay-ms", "5000"});
+    auto r = run({stage(), "--port", server.port_arg(), "--count", "20", "--timeout-ms", "200",
+                  "--json", "--quiet"},
+                 20s);
+    EXPECT_FALSE(r.timed_out);
+    EXPECT_EQ(r.exit_code, 1);
+    auto j = r.json();
+    EXPECT_EQ(j["failed"], 20);
+    expect_errors_contain(j, "timed out after 200 ms");
+    EXPECT_LT(j["wall_s"].get<double>(), 2.0);     // not the server's 5 s
+    EXPECT_EQ(server.stats()["peak_waiting"], 20); // every request did reach the server
+}
+
+TEST_P(AllAtOnce, BadFlagsExitWith2) {
+    for (std::vector<std::string> args : {std::vector<std::string>{"--count", "0"},
+                                          {"--selector", "kqueue"},
+                                          {"--selector"},
+                                          {"--timeout-ms", "-5"},
+                                          {"--bogus"}}) {
+        args.insert(args.begin(), stage());
+        auto r = run(args);
+        EXPECT_EQ(r.exit_code, 2) << args[1];
+        EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+    }
+}
+
+} // namespace all_at_once
