@@ -136,7 +136,7 @@ class Server:
 
 def stage_argv(build, server, stage, count=None, extra=()):
     """The command a student would type to run this stage against this server."""
-    argv = [os.path.relpath(binary(build, stage)), "--port", str(server.port)]
+    argv = [os.path.relpath(binary(build, stage), ROOT), "--port", str(server.port)]
     if count is not None:
         argv += ["--count", str(count)]
     return argv + list(extra)
