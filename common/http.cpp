@@ -46,6 +46,13 @@ bool next_line(std::string_view& chunk, std::string& pending) {
     return true;
 }
 
+// The length `pending` will have once it is a whole line: a '\r' at the end of an
+// incomplete line may be the first half of its CR LF, so it does not count (yet).
+std::size_t line_length(const std::string& pending, bool whole) {
+    bool half_crlf = !whole && !pending.empty() && pending.back() == '\r';
+    return pending.size() - (half_crlf ? 1 : 0);
+}
+
 } // namespace
 
 std::string build_request(std::string_view host, std::string_view path) {
@@ -75,9 +82,10 @@ void ResponseParser::feed(std::string_view chunk) {
             continue;
         }
         bool whole = next_line(chunk, pending_);
+        std::size_t length = line_length(pending_, whole);
         bool too_long = state_ == State::status_line
-                            ? pending_.size() > limits_.max_line
-                            : header_bytes_ + pending_.size() > limits_.max_header_bytes;
+                            ? length > limits_.max_line
+                            : header_bytes_ + length > limits_.max_header_bytes;
         if (too_long)
             throw HttpError(state_ == State::status_line
                                 ? "status line too long: " + quote(pending_)
@@ -94,7 +102,8 @@ void ResponseParser::take_line(std::string_view line) {
         // "HTTP/1.1 200 OK": a version, three digits, then a reason or nothing.
         int code = 0;
         bool ok =
-            line.size() >= 12 && line.substr(0, 7) == "HTTP/1." && line[8] == ' ' &&
+            line.size() >= 12 && line.substr(0, 7) == "HTTP/1." &&
+            (line[7] == '0' || line[7] == '1') && line[8] == ' ' &&
             std::from_chars(line.data() + 9, line.data() + 12, code).ptr == line.data() + 12 &&
             (line.size() == 12 || line[12] == ' ');
         if (!ok || code < 100) throw HttpError("not an HTTP response: " + quote(line));
@@ -164,7 +173,10 @@ std::string_view query_param(std::string_view query, std::string_view name) {
 bool RequestParser::feed(std::string_view chunk) {
     while (!done_ && !chunk.empty()) {
         bool whole = next_line(chunk, pending_);
-        if (head_bytes_ + pending_.size() > limits_.max_header_bytes)
+        if (!seen_request_line_ && line_length(pending_, whole) > limits_.max_line)
+            throw HeadersTooLarge("request line over " + std::to_string(limits_.max_line) +
+                                  " bytes");
+        if (head_bytes_ + line_length(pending_, whole) > limits_.max_header_bytes)
             throw HeadersTooLarge("request head over " + std::to_string(limits_.max_header_bytes) +
                                   " bytes");
         if (!whole) break;

@@ -5,10 +5,12 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <sys/resource.h>
 #include <sys/time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <stdexcept>
@@ -70,12 +72,25 @@ static bool timed_out(int err) {
 Fd connect_blocking(const Endpoint& server, Clock::time_point deadline) {
     Fd sock(socket_for(server, 0));
     limit_wait(sock.get(), deadline, ("connect " + server.text).c_str());
-    while (::connect(sock.get(), reinterpret_cast<const sockaddr*>(&server.addr), server.len) < 0) {
-        if (errno == EINTR) continue;
+    if (::connect(sock.get(), reinterpret_cast<const sockaddr*>(&server.addr), server.len) == 0)
+        return sock;
+    if (errno != EINTR) {
         if (timed_out(errno)) throw TimeoutError("connect " + server.text + " timed out");
         throw_errno("connect", server.text);
     }
-    return sock;
+    // A signal cut the wait short, but the connect goes on in the kernel. Calling
+    // connect() again would wait a whole SO_SNDTIMEO more and then fail with
+    // EALREADY, so wait for the outcome instead, within what is left of the deadline.
+    for (;;) {
+        auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now()).count();
+        if (left <= 0) throw TimeoutError("connect " + server.text + " timed out");
+        pollfd p{sock.get(), POLLOUT, 0};
+        int n = ::poll(&p, 1, static_cast<int>(std::min<long long>(left, 1'000'000'000)));
+        if (n < 0 && errno != EINTR) throw_errno("poll", server.text);
+        if (n <= 0) continue; // interrupted again, or out of time: the check above decides
+        if (int err = socket_error(sock.get())) throw SysError("connect", server.text, err);
+        return sock;
+    }
 }
 
 void send_all_blocking(int fd, std::string_view data, Clock::time_point deadline) {

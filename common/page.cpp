@@ -15,6 +15,7 @@ std::string page_path(int page) {
 }
 
 void check_page(const ResponseParser& response, std::string_view path) {
+    if (!response.done()) throw HttpError("incomplete response for " + std::string(path));
     if (response.status() != 200)
         throw HttpError("HTTP status " + std::to_string(response.status()) + " for " +
                         std::string(path));
