@@ -1,0 +1,31 @@
+// The crawler, written with coroutines: it reads like 01_blocking's, with
+// co_await in front of every wait.
+#pragma once
+
+#include "cli.hpp"
+#include "net.hpp"
+#include "report.hpp"
+#include "task.hpp"
+
+#include <cstddef>
+#include <string>
+
+namespace ladder::coro {
+
+struct Page {
+    int status = 0;
+    std::size_t bytes = 0; // the whole response, headers included
+};
+
+// connect, send the GET, read until the server closes, check the page.
+// Throws SysError, TimeoutError (at `deadline`) or HttpError. `server` and
+// `path` must outlive the task (co_await fetch(server, page_path(i), ...) does).
+// With `times` (for --trace) it notes when it connected, sent and got the first byte.
+Task<Page> fetch(const Endpoint& server, const std::string& path, Clock::time_point deadline,
+                 PageTimes* times = nullptr);
+
+// Every page at once, each reported as it ends: a failed page does not stop
+// the others. `server`, `options` and `report` must outlive the task.
+Task<void> crawl(const Endpoint& server, const ClientOptions& options, Report& report);
+
+} // namespace ladder::coro

@@ -1,0 +1,44 @@
+// 07_coroutines — the last rung of the seed: async/await. C++20 coroutines,
+// a Task type, and an event loop of our own.
+//
+// The crawl code (crawl.cpp) reads like 01_blocking's; every wait is a
+// co_await that parks the page on the loop while the other pages run.
+#include "cli.hpp"
+#include "crawl.hpp"
+#include "loop.hpp"
+#include "page.hpp"
+#include "report.hpp"
+#include "signals.hpp"
+#include "task.hpp"
+
+#include <cstdio>
+#include <exception>
+
+int main(int argc, char** argv) {
+    using namespace ladder;
+    ClientOptions options;
+    std::string selector = "epoll";
+    Cli cli("07_coroutines", "Fetch every page at once with C++20 coroutines on an event loop.");
+    add_client_flags(cli, options);
+    add_selector_flag(cli, selector);
+    cli.parse(argc, argv);
+
+    Endpoint server = require_server("07_coroutines", options);
+    raise_fd_limit(); // one socket per page, all open at once
+    ignore_sigpipe();
+    Report report("07_coroutines", options);
+    try {
+        coro::run(coro::crawl(server, options, report), selector); // asyncio.run(crawl())
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "07_coroutines: %s\n", e.what());
+        return 1;
+    }
+    report.extra["selector"] = selector;
+    // Every coroutine frame of the run (pages, fetches, I/O helpers, gather),
+    // per page. The I/O buffer is not in any frame.
+    report.extra["frame_bytes_per_task"] = coro::frame_stats.bytes / options.count;
+    report.extra["frames_per_task"] =
+        static_cast<double>(coro::frame_stats.allocated) / options.count;
+    report.extra["frames_leaked"] = coro::frame_stats.live();
+    return report.finish();
+}

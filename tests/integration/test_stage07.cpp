@@ -1,0 +1,58 @@
+// 07_coroutines against a real 00_server, and against servers that misbehave.
+// The behaviour tests are shared with 05 and 06 (all_at_once_tests.hpp): same
+// behaviour, other code. Below them, what only 07 reports: its coroutine frames.
+// Task, the loop and gather have unit tests of their own: tests/unit/test_coroutines.cpp.
+#include "all_at_once_tests.hpp"
+
+using all_at_once::AllAtOnce;
+
+INSTANTIATE_TEST_SUITE_P(Stage07, AllAtOnce, ::testing::Values("07_coroutines"),
+                         [](const auto& info) { return info.param; });
+
+namespace {
+
+using namespace harness;
+const std::string stage07 = stage_binary("07_coroutines");
+
+} // namespace
+
+TEST(Stage07, CountsItsCoroutineFramesAndFreesEveryOne) {
+    Server server({"--delay-ms", "50"});
+    auto r = run({stage07, "--port", server.port_arg(), "--count", "100", "--json", "--quiet"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    auto j = r.json();
+    EXPECT_EQ(j["ok"], 100);
+    // A page is a handful of frames (crawl_page, fetch, connect, send, read:
+    // fewer when the compiler folds one into its caller), each a few hundred bytes.
+    EXPECT_GE(j["frames_per_task"].get<double>(), 3.0);
+    EXPECT_LE(j["frames_per_task"].get<double>(), 6.0);
+    EXPECT_GT(j["frame_bytes_per_task"].get<long>(), 300);
+#if defined(__OPTIMIZE__) && !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
+    // The budget (under 1 KiB per page) is for optimised builds: a debug or
+    // sanitizer build keeps every temporary in the frame.
+    EXPECT_LT(j["frame_bytes_per_task"].get<long>(), 1024);
+#endif
+    EXPECT_EQ(j["frames_leaked"], 0);
+}
+
+TEST(Stage07, FailedPagesLeakNoFramesEither) {
+    Server server({"--delay-ms", "2000"});
+    auto r = run({stage07, "--port", server.port_arg(), "--count", "50", "--timeout-ms", "100",
+                  "--json", "--quiet"},
+                 20s);
+    EXPECT_EQ(r.exit_code, 1);
+    auto j = r.json();
+    EXPECT_EQ(j["failed"], 50);
+    EXPECT_EQ(j["frames_leaked"], 0); // every frame parked at a timed-out co_await was freed
+}
+
+TEST(Stage07, AThousandPagesWaitSideBySide) {
+    Server server({"--delay-ms", "300"});
+    auto r = run({stage07, "--port", server.port_arg(), "--count", "1000", "--json", "--quiet"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    auto j = r.json();
+    EXPECT_EQ(j["ok"], 1000);
+    EXPECT_EQ(server.stats()["peak_waiting"], 1000); // the server saw all of them at once
+    EXPECT_GE(j["wall_s"].get<double>(), 0.3);
+    EXPECT_LT(j["wall_s"].get<double>(), 10.0);
+}
