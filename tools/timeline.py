@@ -98,9 +98,8 @@ def svg(traces, title, server_waits=None):
         lane_h = max(2.0, min(14.0, 280.0 / max(1, len(lanes))))
         note = f" — {len(lanes)} of {len(pages)} pages shown (sampled)" if sampled else ""
         parts.append(f'<g class="panel" data-stage="{stage}">')
-        parts.append(f'<text x="10" y="{y + 14}" font-weight="bold">{stage}</text>'
-                     f'<text x="{left}" y="{y + 14}">wall time {wall_ms:.0f} ms, '
-                     f'{len(pages)} pages{html.escape(note)}</text>')
+        parts.append(f'<text x="10" y="{y + 14}"><tspan font-weight="bold">{stage}</tspan>'
+                     f'  wall time {wall_ms:.0f} ms, {len(pages)} pages{html.escape(note)}</text>')
         y += 24
         for lane, page in enumerate(lanes):
             ly = y + lane * lane_h
