@@ -308,7 +308,9 @@ def main(argv):
         return tour.compare(args.build, resolve_stages(args.build, wanted),
                             args.count or count,
                             delay if args.delay_ms is None else args.delay_ms,
-                            args.jitter_ms, args.repeat, args.preset, args.json, args.svg)
+                            args.jitter_ms, args.repeat,
+                            args.preset if args.count is None and args.delay_ms is None else None,
+                            args.json, args.svg)
     if args.command == "timeline":
         import timeline
         wanted = args.stages.split(",") if args.stages else [
