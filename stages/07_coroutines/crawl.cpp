@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <exception>
+#include <memory>
 #include <vector>
 
 namespace ladder::coro {
@@ -42,19 +43,19 @@ namespace {
 Task<void> crawl_page(const Endpoint& server, int page, std::chrono::milliseconds timeout,
                       Report& report) {
     report.page_started(page);
-    PageTimes times; // for --trace
+    // Where fetch notes its moments for --trace: on the heap, and only with
+    // --trace, so that a page's frame does not carry it.
+    auto times = report.tracing() ? std::make_unique<PageTimes>() : nullptr;
     try {
-        Page p = co_await fetch(server, page_path(page), Clock::now() + timeout,
-                                report.tracing() ? &times : nullptr);
-        report.page_ok(page, p.status, p.bytes, times);
+        Page p = co_await fetch(server, page_path(page), Clock::now() + timeout, times.get());
+        report.page_ok(page, p.status, p.bytes);
     } catch (const TimeoutError& e) { // the I/O says which wait; the page knows why
-        report.page_failed(page,
-                           std::string(e.what()) + " after " + std::to_string(timeout.count()) +
-                               " ms (--timeout-ms)",
-                           times);
+        report.page_failed(page, std::string(e.what()) + " after " +
+                                     std::to_string(timeout.count()) + " ms (--timeout-ms)");
     } catch (const std::exception& e) {
-        report.page_failed(page, e.what(), times);
+        report.page_failed(page, e.what());
     }
+    if (times) report.page_times(page, *times);
 }
 
 } // namespace

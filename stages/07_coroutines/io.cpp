@@ -8,6 +8,7 @@
 namespace ladder::coro {
 
 void Readiness::await_resume() const {
+    if (waiter_.outcome == Waiter::Outcome::cancelled) throw CancelledError{}; // stage 08
     if (waiter_.outcome == Waiter::Outcome::timed_out)
         throw TimeoutError(std::string(what_) + " timed out");
 }

@@ -27,7 +27,7 @@ namespace ladder::coro {
 // awaiting coroutine's frame for as long as it is parked.
 class Readiness {
   public:
-    Readiness(int fd, unsigned events, Clock::time_point deadline, const char* what,
+    Readiness(int fd, unsigned events, const Clock::time_point& deadline, const char* what,
               bool keep_watching = false) noexcept
         : what_(what) {
         waiter_.fd = fd;
@@ -48,11 +48,15 @@ class Readiness {
     const char* what_; // for the error message: "recv timed out"
 };
 
-// For any fd: the loop watches it only while a coroutine waits on it.
-inline Readiness readable(int fd, Clock::time_point deadline = never, const char* what = "read") {
+// For any fd: the loop watches it only while a coroutine waits on it. (The
+// deadline is taken by reference only so that the co_await's frame need not
+// keep a copy: the Waiter stores its own.)
+inline Readiness readable(int fd, const Clock::time_point& deadline = never,
+                          const char* what = "read") {
     return Readiness(fd, EVENT_READ, deadline, what);
 }
-inline Readiness writable(int fd, Clock::time_point deadline = never, const char* what = "write") {
+inline Readiness writable(int fd, const Clock::time_point& deadline = never,
+                          const char* what = "write") {
     return Readiness(fd, EVENT_WRITE, deadline, what);
 }
 
@@ -85,10 +89,10 @@ class Socket {
     Fd fd_;
 };
 
-inline Readiness readable(const Socket& s, Clock::time_point deadline, const char* what) {
+inline Readiness readable(const Socket& s, const Clock::time_point& deadline, const char* what) {
     return Readiness(s.fd(), EVENT_READ, deadline, what, /*keep_watching=*/true);
 }
-inline Readiness writable(const Socket& s, Clock::time_point deadline, const char* what) {
+inline Readiness writable(const Socket& s, const Clock::time_point& deadline, const char* what) {
     return Readiness(s.fd(), EVENT_WRITE, deadline, what, /*keep_watching=*/true);
 }
 

@@ -39,6 +39,9 @@ struct Link {
 // One entry of the ready list: a suspended coroutine the loop will resume.
 struct Wakeup : Link {
     std::coroutine_handle<> handle;
+    // Stage 08: the id of the cancellable task that parked here (0: none). It
+    // fills what was padding, so it costs no frame any byte.
+    std::uint32_t task = 0;
 };
 
 // The ready list: first in, first out, like asyncio's loop._ready.
@@ -89,31 +92,37 @@ inline constexpr Clock::time_point never = Clock::time_point::max();
 // fd < 0 waits for the deadline alone (a sleep — stage 08's timers). It lives in
 // the parked coroutine's frame, so it is kept small: 48 bytes.
 struct Waiter : Wakeup {
-    enum class Outcome : unsigned char { idle, waiting, ready, timed_out };
+    // elsewhere: parked on a list that is not the loop's (a stage 08 Lock's...);
+    // cancelled: stage 08's Loop::cancel woke it to throw CancelledError.
+    enum class Outcome : unsigned char { idle, waiting, ready, timed_out, elsewhere, cancelled };
     static constexpr std::uint32_t no_index = std::numeric_limits<std::uint32_t>::max();
 
     Waiter() noexcept = default;
     ~Waiter(); // leaves the loop's lists if its frame dies while parked (loop.cpp)
 
+    std::uint32_t heap_index = no_index; // where it sits in the DeadlineHeap (first: it packs
+                                         // beside Wakeup::task)
     Clock::time_point deadline = never;
-    std::uint32_t heap_index = no_index; // where it sits in the DeadlineHeap
     int fd = -1;
     unsigned char events = 0;
     Outcome outcome = Outcome::idle;
     bool keep_watching = false; // after waking, the fd stays watched (a Socket's, io.hpp)
 };
+static_assert(sizeof(Waiter) <= 48, "a Waiter lives in every parked frame: keep it small");
 
 // The waiters that have a deadline, earliest first: a binary min-heap in which
 // every waiter remembers its own index, so one that wakes early (its fd became
 // ready) is taken out in O(log n) instead of lingering until its deadline.
+// Each entry carries a copy of its deadline, so sifting compares entries in
+// this one array instead of visiting 10,000 frames all over the heap.
 class DeadlineHeap {
   public:
     bool empty() const noexcept { return heap_.empty(); }
     std::size_t size() const noexcept { return heap_.size(); }
-    Waiter& top() const noexcept { return *heap_.front(); }
+    Waiter& top() const noexcept { return *heap_.front().waiter; }
 
     void push(Waiter& w) {
-        heap_.push_back(&w);
+        heap_.push_back(Entry{w.deadline, &w});
         w.heap_index = static_cast<std::uint32_t>(heap_.size() - 1);
         sift_up(w.heap_index);
     }
@@ -121,32 +130,37 @@ class DeadlineHeap {
     void erase(Waiter& w) noexcept {
         std::size_t i = w.heap_index;
         w.heap_index = Waiter::no_index;
-        Waiter* last = heap_.back();
+        Entry last = heap_.back();
         heap_.pop_back();
-        if (last == &w) return;
+        if (last.waiter == &w) return;
         place(i, last); // fill the hole with the last entry, then restore the order
         sift_down(i);
-        sift_up(last->heap_index);
+        sift_up(last.waiter->heap_index);
     }
 
     // For the loop's destructor: forget every entry without touching the lists.
     void clear() noexcept {
-        for (Waiter* w : heap_) w->heap_index = Waiter::no_index;
+        for (const Entry& e : heap_) e.waiter->heap_index = Waiter::no_index;
         heap_.clear();
     }
 
   private:
+    struct Entry {
+        Clock::time_point deadline;
+        Waiter* waiter;
+    };
+
     bool earlier(std::size_t a, std::size_t b) const noexcept {
-        return heap_[a]->deadline < heap_[b]->deadline;
+        return heap_[a].deadline < heap_[b].deadline;
     }
-    void place(std::size_t i, Waiter* w) noexcept {
-        heap_[i] = w;
-        w->heap_index = static_cast<std::uint32_t>(i);
+    void place(std::size_t i, const Entry& e) noexcept {
+        heap_[i] = e;
+        e.waiter->heap_index = static_cast<std::uint32_t>(i);
     }
     void swap_entries(std::size_t a, std::size_t b) noexcept {
-        Waiter* wa = heap_[a];
+        Entry ea = heap_[a];
         place(a, heap_[b]);
-        place(b, wa);
+        place(b, ea);
     }
     void sift_up(std::size_t i) noexcept {
         while (i > 0 && earlier(i, (i - 1) / 2)) {
@@ -165,7 +179,7 @@ class DeadlineHeap {
         }
     }
 
-    std::vector<Waiter*> heap_;
+    std::vector<Entry> heap_;
 };
 
 } // namespace ladder::coro

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <string>
+#include <vector>
 
 namespace ladder::coro {
 
@@ -31,12 +32,14 @@ Loop* Loop::current_or_null() noexcept {
 }
 
 void Loop::wait(Waiter& w) {
+    if (current_task_) note_parked(w); // may throw CancelledError: then nothing is parked
     if (w.deadline != never) deadlines_.push(w);
     if (w.fd >= 0) {
         try {
             watch(w);
         } catch (...) {
             if (w.heap_index != Waiter::no_index) deadlines_.erase(w);
+            note_unparked(w);
             throw;
         }
     }
@@ -62,6 +65,7 @@ void Loop::leave_waiting_list(Waiter& w, bool keep_watching) noexcept {
             selector_->remove(w.fd);
     }
     if (w.heap_index != Waiter::no_index) deadlines_.erase(w);
+    note_unparked(w);
     --parked_;
 }
 
@@ -73,6 +77,7 @@ void Loop::wake(Waiter& w, Waiter::Outcome outcome) noexcept {
 
 void Loop::forget(Waiter& w) noexcept {
     if (w.outcome == Waiter::Outcome::waiting) leave_waiting_list(w, false);
+    if (w.outcome == Waiter::Outcome::elsewhere) note_unparked(w);
     w.unlink(); // off the ready list too, if it was woken but not yet resumed
     w.outcome = Waiter::Outcome::idle;
 }
@@ -109,12 +114,64 @@ bool Loop::run_once() {
     //    co_await parks it again; what they make ready runs on the next turn.
     ReadyList now_ready;
     now_ready.splice(ready_);
-    while (Wakeup* w = now_ready.pop_front()) w->handle.resume();
+    while (Wakeup* w = now_ready.pop_front()) {
+        current_task_ = w->task; // whose turn it is: what it parks on is tagged with it
+        w->handle.resume();
+    }
+    current_task_ = 0;
     return true;
 }
 
+void Loop::note_parked(Waiter& w) {
+    w.task = current_task_;
+    if (cancel_pending_.erase(w.task)) throw CancelledError{}; // cancelled while running
+    parked_tasks_.emplace(w.task, &w);
+}
+
+void Loop::note_unparked(Waiter& w) noexcept {
+    if (!w.task) return;
+    auto [first, last] = parked_tasks_.equal_range(w.task);
+    for (auto it = first; it != last; ++it)
+        if (it->second == &w) {
+            parked_tasks_.erase(it);
+            return;
+        }
+}
+
+void Loop::park_elsewhere(Waiter& w) {
+    if (current_task_) note_parked(w);
+    w.outcome = Waiter::Outcome::elsewhere;
+}
+
+void Loop::unpark_elsewhere(Waiter& w, Waiter::Outcome outcome) noexcept {
+    note_unparked(w);
+    w.outcome = outcome;
+    ready_.push_back(w);
+}
+
+void Loop::cancel(std::uint32_t task) noexcept {
+    if (!task) return;
+    auto [first, last] = parked_tasks_.equal_range(task);
+    if (first == last) {
+        cancel_pending_.insert(task);
+        return;
+    }
+    std::vector<Waiter*> waiters;
+    for (auto it = first; it != last; ++it) waiters.push_back(it->second);
+    for (Waiter* w : waiters) {
+        if (w->outcome == Waiter::Outcome::waiting) {
+            leave_waiting_list(*w, false);
+        } else {
+            note_unparked(*w);
+            w->unlink(); // off the other list (a Lock's queue...)
+        }
+        w->outcome = Waiter::Outcome::cancelled;
+        ready_.push_back(*w);
+    }
+}
+
 Waiter::~Waiter() {
-    if (outcome == Outcome::waiting)
+    if (outcome == Outcome::waiting || outcome == Outcome::elsewhere)
         if (Loop* loop = Loop::current_or_null()) loop->forget(*this);
     // ~Link then takes it off the ready list, if it is on it.
 }

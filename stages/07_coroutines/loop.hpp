@@ -18,8 +18,17 @@
 #include <memory>
 #include <stdexcept>
 #include <string_view>
+#include <unordered_map>
+#include <unordered_set>
 
 namespace ladder::coro {
+
+// Thrown at the co_await of a task that was cancelled (stage 08). Like
+// Python's CancelledError (a BaseException since 3.8) it is NOT a
+// std::exception, so `catch (const std::exception&)` does not swallow it.
+struct CancelledError {
+    const char* what() const noexcept { return "cancelled"; }
+};
 
 class Loop {
   public:
@@ -64,7 +73,25 @@ class Loop {
     std::size_t watched() const noexcept { return selector_->size(); } // fds in the selector
     std::uint64_t turns() const noexcept { return turns_; }
 
+    // Stage 08's cancellation. A cancellable task has an id (0: none); the loop
+    // knows which task runs now, tags every waiter parked meanwhile with it, and
+    // remembers where each such task is parked, so cancel(id) can wake it there
+    // with Outcome::cancelled. Tasks without an id (all of 07) pay one branch.
+    std::uint32_t current_task() const noexcept { return current_task_; }
+    void set_current_task(std::uint32_t task) noexcept { current_task_ = task; }
+    // A waiter parked on some other list (a Lock's queue...): cancel() finds it too.
+    void park_elsewhere(Waiter& w);
+    // Waking it: take it off the other list first, then call this.
+    void unpark_elsewhere(Waiter& w, Waiter::Outcome outcome) noexcept;
+    // Wake every waiter of `task` with Outcome::cancelled; if it is not
+    // parked (it is ready to run), its next park throws CancelledError.
+    void cancel(std::uint32_t task) noexcept;
+    void forget_task(std::uint32_t task) noexcept { cancel_pending_.erase(task); }
+
   private:
+    void note_parked(Waiter& w);
+    void note_unparked(Waiter& w) noexcept;
+
     void watch(Waiter& w);
     void leave_waiting_list(Waiter& w, bool keep_watching) noexcept;
     void wake(Waiter& w, Waiter::Outcome outcome) noexcept;
@@ -75,6 +102,9 @@ class Loop {
     std::size_t parked_ = 0;
     std::uint64_t turns_ = 0;
     Loop* outer_; // the loop that was current before this one
+    std::uint32_t current_task_ = 0;
+    std::unordered_multimap<std::uint32_t, Waiter*> parked_tasks_; // stage 08: task -> waiters
+    std::unordered_set<std::uint32_t> cancel_pending_;             // cancelled while not parked
 };
 
 // co_await yield_now(): go to the back of the ready list, letting everything
@@ -85,6 +115,7 @@ inline auto yield_now() noexcept {
         bool await_ready() const noexcept { return false; }
         void await_suspend(std::coroutine_handle<> self) noexcept {
             wakeup.handle = self;
+            wakeup.task = Loop::current().current_task();
             Loop::current().call_soon(wakeup);
         }
         void await_resume() const noexcept {}

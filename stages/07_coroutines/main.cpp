@@ -11,6 +11,7 @@
 #include "signals.hpp"
 #include "task.hpp"
 
+#include <cmath>
 #include <cstdio>
 #include <exception>
 
@@ -38,7 +39,7 @@ int main(int argc, char** argv) {
     // per page. The I/O buffer is not in any frame.
     report.extra["frame_bytes_per_task"] = coro::frame_stats.bytes / options.count;
     report.extra["frames_per_task"] =
-        static_cast<double>(coro::frame_stats.allocated) / options.count;
+        std::round(100.0 * coro::frame_stats.allocated / options.count) / 100;
     report.extra["frames_leaked"] = coro::frame_stats.live();
     return report.finish();
 }
