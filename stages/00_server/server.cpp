@@ -222,6 +222,8 @@ void Server::on_timer(Conn& c) {
         return close(c);
     }
     nlohmann::json page = {{"path", c.path}, {"msg", "ok"}, {"delay_ms", c.delay_ms}};
+    if (c.path == "/random") // stage 08's Event demo: a number to watch, uniform in [0, 1)
+        page["msg"] = std::uniform_real_distribution<double>(0.0, 1.0)(rng_);
     std::string body = page.dump();
     auto wanted = static_cast<std::size_t>(config_.body_bytes);
     if (body.size() < wanted) { // pad it: clients then need several reads per page

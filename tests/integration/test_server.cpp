@@ -73,6 +73,24 @@ TEST(Server, AnswersAPageAfterItsDelay) {
     EXPECT_EQ(page["delay_ms"], 150);
 }
 
+TEST(Server, RandomAnswersAUniformNumberAfterTheDelay) {
+    Server server({"--delay-ms", "50"});
+    std::vector<double> seen;
+    for (int i = 0; i < 5; ++i) {
+        auto start = Clock::now();
+        auto [status, body] = http_get(server.port(), "/random");
+        EXPECT_GE(Clock::now() - start, 50ms);
+        EXPECT_EQ(status, 200);
+        auto page = nlohmann::json::parse(body);
+        ASSERT_TRUE(page["msg"].is_number()) << body;
+        double x = page["msg"].get<double>();
+        EXPECT_GE(x, 0.0);
+        EXPECT_LT(x, 1.0);
+        seen.push_back(x);
+    }
+    EXPECT_NE(seen.front(), seen.back()); // random, not a constant
+}
+
 TEST(Server, ARequestCanOverrideItsDelay) {
     Server server({"--delay-ms", "60000"});
     auto [status, body] = http_get(server.port(), "/7?delay_ms=0", 10s);

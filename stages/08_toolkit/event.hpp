@@ -1,0 +1,41 @@
+// Event (asyncio.Event): a flag coroutines can wait for. set() wakes every
+// waiter at once; wait() on a set event returns at once; clear() resets it.
+#pragma once
+
+#include "waitlist.hpp"
+
+#include <coroutine>
+
+namespace ladder::coro {
+
+class Event {
+  public:
+    bool is_set() const noexcept { return set_; }
+    void set() noexcept {
+        set_ = true;
+        waiters_.wake_all();
+    }
+    void clear() noexcept { set_ = false; }
+    std::size_t waiting() const noexcept { return waiters_.size(); }
+
+    struct Awaiter {
+        Event& event;
+        WaitList::Awaiter parked;
+        bool suspended = false;
+        bool await_ready() const noexcept { return event.set_; }
+        void await_suspend(std::coroutine_handle<> self) {
+            parked.await_suspend(self);
+            suspended = true;
+        }
+        void await_resume() {
+            if (suspended) parked.await_resume(); // throws if cancelled while waiting
+        }
+    };
+    Awaiter wait() noexcept { return Awaiter{*this, waiters_.wait()}; }
+
+  private:
+    bool set_ = false;
+    WaitList waiters_; // no lost wake-ups to pass on: set() wakes them all
+};
+
+} // namespace ladder::coro

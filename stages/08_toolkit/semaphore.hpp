@@ -1,0 +1,76 @@
+// Semaphore (asyncio.BoundedSemaphore): at most `n` coroutines inside at once.
+//
+//   { auto permit = co_await sem.acquire();  ...  }   // released at the }
+//
+// Like Lock (lock.hpp) it hands a released permit straight to the longest
+// waiter (FIFO-fair, no barging), and it is bounded: releasing more permits
+// than it was given is a bug, reported with std::logic_error.
+#pragma once
+
+#include "waitlist.hpp"
+
+#include <coroutine>
+#include <stdexcept>
+#include <utility>
+
+namespace ladder::coro {
+
+class Semaphore {
+  public:
+    explicit Semaphore(int permits) : free_(permits), bound_(permits) {
+        if (permits < 1) throw std::invalid_argument("Semaphore: permits must be >= 1");
+        waiters_.on_lost_wakeup = [this] { release(); };
+    }
+    Semaphore(const Semaphore&) = delete;
+    Semaphore& operator=(const Semaphore&) = delete;
+
+    int free() const noexcept { return free_; }
+    int in_use() const noexcept { return bound_ - free_; }
+    std::size_t waiting() const noexcept { return waiters_.size(); }
+
+    class [[nodiscard]] Permit {
+      public:
+        explicit Permit(Semaphore* sem) noexcept : sem_(sem) {}
+        Permit(Permit&& other) noexcept : sem_(std::exchange(other.sem_, nullptr)) {}
+        Permit& operator=(Permit&&) = delete;
+        ~Permit() { release(); }
+        void release() noexcept {
+            if (sem_) std::exchange(sem_, nullptr)->release();
+        }
+
+      private:
+        Semaphore* sem_;
+    };
+
+    struct Awaiter {
+        Semaphore& sem;
+        WaitList::Awaiter parked;
+        bool suspended = false;
+        bool await_ready() noexcept {
+            if (sem.free_ == 0) return false;
+            --sem.free_;
+            return true;
+        }
+        void await_suspend(std::coroutine_handle<> self) {
+            parked.await_suspend(self);
+            suspended = true;
+        }
+        Permit await_resume() {
+            if (suspended) parked.await_resume();
+            return Permit(&sem);
+        }
+    };
+    Awaiter acquire() noexcept { return Awaiter{*this, waiters_.wait()}; }
+
+    void release() {
+        if (waiters_.wake_one()) return; // the permit goes straight to the first waiter
+        if (free_ == bound_) throw std::logic_error("Semaphore released too many times");
+        ++free_;
+    }
+
+  private:
+    int free_, bound_;
+    WaitList waiters_;
+};
+
+} // namespace ladder::coro

@@ -1,0 +1,148 @@
+// 08_toolkit against a real 00_server: every experiment's outcome, checked
+// through the server's /stats where it is about concurrency. Lower bounds on
+// time are facts (n sequential delays take at least n delays); upper bounds
+// are generous. The tools themselves have unit tests: tests/unit/test_toolkit.cpp.
+#include "harness.hpp"
+
+#include <gtest/gtest.h>
+
+using namespace harness;
+
+namespace {
+
+const std::string stage = stage_binary("08_toolkit");
+
+// Run one demo; returns the report and that demo's entry.
+struct DemoRun {
+    RunResult result;
+    nlohmann::json report, demo;
+};
+DemoRun run_demo(Server& server, const std::string& name, std::vector<std::string> more = {}) {
+    std::vector<std::string> argv = {stage, "--port", server.port_arg(), "--demo",
+                                     name,  "--json", "--quiet"};
+    argv.insert(argv.end(), more.begin(), more.end());
+    DemoRun r{run(argv), {}, {}};
+    r.report = r.result.json();
+    if (r.report.contains("demos") && r.report["demos"].size() == 1) r.demo = r.report["demos"][0];
+    return r;
+}
+
+} // namespace
+
+TEST(Stage08, TheDefaultRunDoesEveryDemoAndEachTurnsOutAsPredicted) {
+    Server server({"--delay-ms", "50"});
+    auto r = run({stage, "--port", server.port_arg(), "--json", "--quiet"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    auto j = r.json();
+    EXPECT_EQ(j["stage"], "08_toolkit");
+    ASSERT_EQ(j["demos"].size(), 10u);
+    std::vector<std::string> names;
+    for (auto& d : j["demos"]) {
+        names.push_back(d["name"]);
+        EXPECT_TRUE(d["ok"].get<bool>()) << d.dump();
+        EXPECT_GT(d["predicted_s"].get<double>(), 0.0) << d.dump();
+    }
+    EXPECT_EQ(names.front(), "sequential");
+    EXPECT_EQ(names.back(), "queue");
+    EXPECT_EQ(j["frames_leaked"], 0);
+    // Only the pages cancelled on purpose (wait-first's 2, wait-for's 1) failed.
+    EXPECT_EQ(j["failed"], j["cancelled_on_purpose"]);
+    EXPECT_EQ(j["cancelled_on_purpose"], 3);
+}
+
+TEST(Stage08, SequentialAwaitsAddUp) {
+    Server server({"--delay-ms", "50"});
+    auto r = run_demo(server, "sequential", {"--count", "5"});
+    ASSERT_EQ(r.result.exit_code, 0) << r.result.err;
+    EXPECT_GE(r.demo["wall_s"].get<double>(), 5 * 0.050);
+    EXPECT_EQ(server.stats()["peak_waiting"], 1); // the server never saw two at once
+}
+
+TEST(Stage08, GatherWaitsForThemAllAtOnce) {
+    Server server({"--delay-ms", "100"});
+    auto r = run_demo(server, "gather", {"--count", "6"});
+    ASSERT_EQ(r.result.exit_code, 0) << r.result.err;
+    EXPECT_EQ(server.stats()["peak_waiting"], 6);
+    EXPECT_GE(r.demo["wall_s"].get<double>(), 0.100);
+    EXPECT_LT(r.demo["wall_s"].get<double>(), 6 * 0.100); // generous: far from sequential
+}
+
+TEST(Stage08, AsCompletedYieldsInCompletionOrder) {
+    Server server({"--delay-ms", "100"});
+    auto r = run_demo(server, "as_completed", {"--count", "4"});
+    ASSERT_EQ(r.result.exit_code, 0) << r.result.err;
+    EXPECT_TRUE(r.demo["ok"].get<bool>()) << r.demo.dump(); // the order printed is sorted
+    EXPECT_NE(r.demo["what"].get<std::string>().find("50 75 100 125"), std::string::npos)
+        << r.demo.dump();
+}
+
+TEST(Stage08, WaitFirstReturnsAtTheFirstAndCancelsTheRest) {
+    Server server({"--delay-ms", "100"});
+    auto r = run_demo(server, "wait-first", {"--count", "4"});
+    ASSERT_EQ(r.result.exit_code, 0) << r.result.err;
+    EXPECT_TRUE(r.demo["ok"].get<bool>()) << r.demo.dump();
+    EXPECT_EQ(r.report["ok"], 2); // the probe page and the first
+    EXPECT_EQ(r.report["cancelled_on_purpose"], 3);
+    EXPECT_LT(r.demo["wall_s"].get<double>(), 0.300); // not the 3 x delay of the others
+}
+
+TEST(Stage08, WaitForTimesOutAtTheTimeoutAndClosesTheSocket) {
+    Server server({"--delay-ms", "100"});
+    auto r = run_demo(server, "wait-for");
+    ASSERT_EQ(r.result.exit_code, 0) << r.result.err;
+    EXPECT_TRUE(r.demo["ok"].get<bool>()) << r.demo.dump(); // TimeoutError, fds back as before
+    EXPECT_GE(r.demo["wall_s"].get<double>(), 0.100);
+    EXPECT_LT(r.demo["wall_s"].get<double>(), 0.300); // the page itself takes 300 ms
+    EXPECT_EQ(server.stats()["open_connections"], 1); // only this /stats: the page's is gone
+}
+
+TEST(Stage08, LockMakesItSequentialAgain) {
+    Server server({"--delay-ms", "50"});
+    auto r = run_demo(server, "lock", {"--count", "4"});
+    ASSERT_EQ(r.result.exit_code, 0) << r.result.err;
+    EXPECT_GE(r.demo["wall_s"].get<double>(), 4 * 0.050);
+    EXPECT_EQ(server.stats()["peak_open_connections"], 1);
+}
+
+TEST(Stage08, SemaphoreOfTwoKeepsTwoOpen) {
+    Server server({"--delay-ms", "100"});
+    auto r = run_demo(server, "semaphore", {"--count", "5"});
+    ASSERT_EQ(r.result.exit_code, 0) << r.result.err;
+    EXPECT_GE(r.demo["wall_s"].get<double>(), 3 * 0.100); // ceil(5/2) rounds
+    EXPECT_EQ(server.stats()["peak_open_connections"], 2);
+}
+
+TEST(Stage08, EventWakesEveryWaiterOnceRandomCrossesAHalf) {
+    Server server({"--delay-ms", "20"});
+    auto r = run_demo(server, "event");
+    ASSERT_EQ(r.result.exit_code, 0) << r.result.err;
+    EXPECT_TRUE(r.demo["ok"].get<bool>()) << r.demo.dump();
+    EXPECT_NE(r.demo["what"].get<std::string>().find("woke 3"), std::string::npos);
+}
+
+TEST(Stage08, ConditionNotifyTwoWakesExactlyTwo) {
+    Server server({"--delay-ms", "50"});
+    auto r = run_demo(server, "condition");
+    ASSERT_EQ(r.result.exit_code, 0) << r.result.err;
+    EXPECT_NE(r.demo["what"].get<std::string>().find("notify(2) woke 2"), std::string::npos)
+        << r.demo.dump();
+}
+
+TEST(Stage08, QueueWorkersCrawlInCountOverWorkersRounds) {
+    Server server({"--delay-ms", "50"});
+    auto r = run_demo(server, "queue", {"--count", "7", "--workers", "3"});
+    ASSERT_EQ(r.result.exit_code, 0) << r.result.err;
+    EXPECT_GE(r.demo["wall_s"].get<double>(), 3 * 0.050); // ceil(7/3) rounds
+    EXPECT_EQ(server.stats()["peak_open_connections"], 3);
+    EXPECT_EQ(r.report["ok"], 8); // the probe page and the seven
+}
+
+TEST(Stage08, BadDemoNameOrDeadServerSaySoAndFail) {
+    Server server({"--delay-ms", "0"});
+    auto bad = run({stage, "--port", server.port_arg(), "--demo", "nope"});
+    EXPECT_EQ(bad.exit_code, 2);
+    EXPECT_NE(bad.err.find("no demo named"), std::string::npos) << bad.err;
+    auto dead = run({stage, "--port", std::to_string(unused_port())});
+    EXPECT_NE(dead.exit_code, 0);
+    EXPECT_FALSE(dead.err.empty());
+}
