@@ -69,7 +69,7 @@ def table(reports, out=sys.stdout):
             status += " (estimate from a sample)"
         wall = f"~{r['wall_s']:.0f}" if r["estimated"] else f"{r['wall_s']:.3f}"
         print(f"{r['stage']:<16} {wall:>9} {speed:>7} {r['cpu_s']:>7.3f} "
-              f"{r['cpu_per_wall']:>8.2f} {r['ctx']:>8} {r['peak']:>9} "
+              f"{r['cpu_per_wall']:>8.2f} {int(r['ctx']):>8} {r['peak']:>9} "
               f"{r['max_rss_mib']:>6.1f} MiB  {status}", file=out)
     print("\n'in flight' is the server's own count (/stats peak_open_connections); "
           "'vs 01' is 01's wall time / the stage's.", file=out)
@@ -103,8 +103,8 @@ def svg(reports, title):
     left, width, bar_h, gap = 150, 420, 22, 8
     panel_h = 40 + len(rows) * (bar_h + gap) + 40
     height = 50 + 2 * panel_h
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{left + width + 120}" '
-             f'height="{height}" viewBox="0 0 {left + width + 120} {height}" '
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{left + width + 220}" '
+             f'height="{height}" viewBox="0 0 {left + width + 220} {height}" '
              'font-family="sans-serif" font-size="13">',
              f"<title>{sax.escape(title)}</title>",
              '<rect width="100%" height="100%" fill="white"/>',
@@ -122,7 +122,7 @@ def svg(reports, title):
         for i, r in enumerate(rows):
             y = top + 34 + i * (bar_h + gap)
             w = max(1.0, frac(r[key]) * width) if r[key] > 0 else 0
-            colour = "#4c9a2a" if r["ok"] else "#c0392b"
+            colour = ("#a8cf96" if r["estimated"] else "#4c9a2a") if r["ok"] else "#c0392b"
             estimate = " (estimate)" if r["estimated"] and key == "wall_s" else ""
             parts.append(f'<text x="{left - 8}" y="{y + 16}" text-anchor="end">{r["stage"]}</text>')
             parts.append(f'<rect class="bar" x="{left}" y="{y}" width="{w:.1f}" height="{bar_h}" '
