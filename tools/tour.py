@@ -14,6 +14,7 @@ import time
 import xml.sax.saxutils as sax
 
 import runner
+import timeline
 
 PRESETS = {  # name: (pages, delay ms)
     "class": (10, 300),
@@ -144,19 +145,32 @@ def machine():
 def tour(build, count, delay_ms, pause, extra=()):
     stages = [s for s in runner.available_stages(build)]
     reports = []
-    with runner.Server(build, delay_ms) as server:
+    # Every crawler stage also writes its --trace, so the tour can end with the timeline.
+    trace_dir = os.path.join(build, "trace")
+    os.makedirs(trace_dir, exist_ok=True)
+    server_trace = os.path.join(trace_dir, "00_server.jsonl")
+    traces = []
+    with runner.Server(build, delay_ms, extra=("--trace", server_trace)) as server:
         print(f"00_server is listening on 127.0.0.1:{server.port}: every page takes {delay_ms} ms "
               f"(notes/00_server.md)")
         for i, stage in enumerate(stages):
             idea, kind = runner.STAGE_INFO[stage]
             demo = kind == "demo"
-            argv = runner.stage_argv(build, server, stage, None if demo else count, extra)
+            trace = os.path.join(trace_dir, stage + ".jsonl")
+            flags = tuple(extra) + (() if demo else ("--trace", os.path.relpath(trace, runner.ROOT)))
+            argv = runner.stage_argv(build, server, stage, None if demo else count, flags)
             print(f"\n{paint('== ' + stage + ' ==', '1')}  {idea}")
             print(f"   read: notes/{stage}.md")
             print(f"   $ {' '.join(argv)}", flush=True)
-            rep = runner.run_stage(build, server, stage, None if demo else count, extra,
+            rep = runner.run_stage(build, server, stage, None if demo else count, flags,
                                    limit_s=600, show_output=True)
             reports.append(rep)
+            if not demo:
+                try:
+                    header, pages = timeline.load_trace(trace)
+                    traces.append((stage, header, pages, timeline.stage_wall_ms(pages)))
+                except (OSError, ValueError):
+                    pass  # a stage that failed early may write no trace
             if rep["exit_code"] != 0:
                 print(paint(f"   {stage} failed (exit {rep['exit_code']}); "
                             "the tour goes on with the next stage", "31"))
@@ -171,6 +185,14 @@ def tour(build, count, delay_ms, pause, extra=()):
           f"({os.cpu_count()} cores, Linux {platform.release()})\n")
     table(reports)
     bars(reports)
+    if traces:
+        page = os.path.join(build, "timeline.html")
+        title = f"async-ladder tour: {count} pages, {delay_ms} ms server delay"
+        with open(page, "w") as f:
+            f.write(timeline.html_page(
+                timeline.svg(traces, title, timeline.load_server_trace(server_trace)), title))
+        print(f"\nWhen was each page connecting, waiting, reading? Open {os.path.relpath(page)} "
+              "in a browser (notes/00_overview.md explains the chart).")
     return 0 if all(row_of(r)["ok"] for r in reports) else 1
 
 

@@ -89,6 +89,11 @@ TEST(Tour, RunsEveryBuiltStageAndEndsWithTheTable) {
     }
     EXPECT_EQ(r.out.find("FAILED"), std::string::npos) << r.out;
     EXPECT_EQ(r.out.find("\033["), std::string::npos) << "colour in a pipe";
+    // It ends by offering the timeline of what it just ran.
+    EXPECT_NE(r.out.find("timeline.html"), std::string::npos) << r.out;
+    std::string page = slurp(build_root() + "/timeline.html");
+    EXPECT_NE(page.find("<svg"), std::string::npos);
+    EXPECT_NE(page.find("data-stage=\"01_blocking\""), std::string::npos);
     EXPECT_NE(r.out.find("01_blocking          "), std::string::npos);
 }
 
