@@ -20,7 +20,9 @@ void check_page(const ResponseParser& response, std::string_view path) {
         throw HttpError("HTTP status " + std::to_string(response.status()) + " for " +
                         std::string(path));
     auto body = nlohmann::json::parse(response.body(), nullptr, /*allow_exceptions=*/false);
-    if (!body.is_object() || !body.contains("path") || body["path"] != path)
+    // The page names its path without the query ("/3" for "/3?delay_ms=1000").
+    std::string_view page = path.substr(0, path.find('?'));
+    if (!body.is_object() || !body.contains("path") || body["path"] != page)
         throw HttpError("the body is not the JSON page for " + std::string(path));
 }
 

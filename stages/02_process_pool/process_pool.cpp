@@ -108,7 +108,14 @@ int ProcessPool::alive() const noexcept {
     return n;
 }
 
-void ProcessPool::hand_out(Worker& w, int request, const std::string& message) {
+int ProcessPool::idle_worker() const noexcept {
+    for (std::size_t i = 0; i < workers_.size(); ++i)
+        if (workers_[i].idle()) return static_cast<int>(i);
+    return -1;
+}
+
+void ProcessPool::hand_out(int worker, int request, const std::string& message) {
+    Worker& w = workers_[index(worker)];
     w.request = request;
     try {
         send_message(w.socket.get(), message);
@@ -118,7 +125,8 @@ void ProcessPool::hand_out(Worker& w, int request, const std::string& message) {
     }
 }
 
-Outcome ProcessPool::take_reply(Worker& w) {
+Outcome ProcessPool::take_reply(int worker) {
+    Worker& w = workers_[index(worker)];
     std::optional<std::string> reply;
     try {
         reply = recv_message(w.socket.get());
@@ -148,7 +156,7 @@ bool ProcessPool::map(const std::vector<std::string>& requests, const Callbacks&
         for (std::size_t i = 0; i < workers_.size() && next < total; ++i) {
             if (!workers_[i].idle()) continue;
             callbacks.started(next, static_cast<int>(i));
-            hand_out(workers_[i], next, requests[next]);
+            hand_out(static_cast<int>(i), next, requests[next]);
             ++next;
         }
 
@@ -163,11 +171,11 @@ bool ProcessPool::map(const std::vector<std::string>& requests, const Callbacks&
         // Wait until some busy worker has something to say (a reply, or its
         // death), or until a stop is requested.
         std::vector<pollfd> watch;
-        std::vector<Worker*> owner;
-        for (auto& w : workers_) {
-            if (!w.busy()) continue;
-            watch.push_back(pollfd{w.socket.get(), POLLIN, 0});
-            owner.push_back(&w);
+        std::vector<int> owner;
+        for (std::size_t i = 0; i < workers_.size(); ++i) {
+            if (!workers_[i].busy()) continue;
+            watch.push_back(pollfd{workers_[i].socket.get(), POLLIN, 0});
+            owner.push_back(static_cast<int>(i));
         }
         if (stop_fd >= 0) watch.push_back(pollfd{stop_fd, POLLIN, 0});
         if (::poll(watch.data(), watch.size(), -1) < 0) {
@@ -177,12 +185,20 @@ bool ProcessPool::map(const std::vector<std::string>& requests, const Callbacks&
         if (stop_fd >= 0 && watch.back().revents != 0) return false;
         for (std::size_t i = 0; i < owner.size(); ++i) {
             if (watch[i].revents == 0) continue;
-            int request = owner[i]->request;
-            callbacks.finished(request, take_reply(*owner[i]));
+            int request = workers_[index(owner[i])].request;
+            callbacks.finished(request, take_reply(owner[i]));
             ++done;
         }
     }
     return true;
+}
+
+void ProcessPool::kill_worker(int worker) {
+    Worker& w = workers_[index(worker)];
+    if (w.pid <= 0) return;
+    ::kill(w.pid, SIGKILL);
+    reap(w);
+    w.request = -1;
 }
 
 void ProcessPool::shutdown() {

@@ -58,6 +58,18 @@ class ProcessPool {
     int size() const noexcept { return static_cast<int>(workers_.size()); } // forked
     int alive() const noexcept;                                             // not yet reaped
 
+    // The steps map() is made of, one worker at a time, for a caller that
+    // waits on the workers' sockets in its own event loop (stage 09):
+    // hand_out() a request to an idle worker, wait until socket_of() it is
+    // readable (its reply, or its death), then take_reply(). Workers are
+    // numbered 0..size-1.
+    int idle_worker() const noexcept; // an idle worker's number, or -1 if none is idle
+    void hand_out(int worker, int request, const std::string& message);
+    int socket_of(int worker) const noexcept { return workers_[index(worker)].socket.get(); }
+    Outcome take_reply(int worker);
+    // SIGKILL one worker and reap it: for a reply nobody will take any more.
+    void kill_worker(int worker);
+
   private:
     struct Worker {
         pid_t pid = -1;   // -1 once reaped
@@ -68,8 +80,7 @@ class ProcessPool {
     };
 
     void start_worker();
-    void hand_out(Worker& w, int request, const std::string& message);
-    Outcome take_reply(Worker& w);
+    static std::size_t index(int worker) noexcept { return static_cast<std::size_t>(worker); }
     std::string reap(Worker& w); // waitpid; returns how the worker ended
 
     Job job_;

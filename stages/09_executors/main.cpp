@@ -1,0 +1,95 @@
+// 09_executors — when the loop must hand work to threads or processes:
+// run_in_executor, wrap_future, and CPU-bound work, each shown by a timed
+// experiment (seed 000's rule of thumb; seed 004's test9).
+#include "cli.hpp"
+#include "demos.hpp"
+#include "loop.hpp"
+#include "page.hpp"
+#include "process_executor.hpp"
+#include "report.hpp"
+#include "signals.hpp"
+#include "thread_executor.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <exception>
+
+int main(int argc, char** argv) {
+    using namespace ladder;
+    const int cores = static_cast<int>(std::max(1L, ::sysconf(_SC_NPROCESSORS_ONLN)));
+    ClientOptions options;
+    std::string demo;
+    int jobs = 20, size = 70'000'000, threads = 4, workers = cores, blocking_ms = 1000;
+    Cli cli("09_executors", "CPU-bound work beside the event loop: threads, processes, "
+                            "run_in_executor.");
+    add_client_flags(cli, options);
+    cli.option("--demo", &demo, "run only this experiment (default: all, in order)",
+               coro::demo_names())
+        .option("--jobs", &jobs, "CPU jobs of the cpu demo (the seed's 20)", 1, 1000)
+        .option("--size", &size, "random numbers each CPU job squares", 1, 2'000'000'000)
+        .option("--threads", &threads, "threads of the thread pool (the seed's test9: 4)", 1, 256)
+        .option("--workers", &workers, "processes of the process pool (default: the cores)", 1, 64)
+        .option("--blocking-ms", &blocking_ms, "how long each blocking call of `mixed` takes", 0,
+                60'000);
+    cli.parse(argc, argv);
+
+    std::vector<std::string> names = coro::demo_names();
+    if (!demo.empty()) names = {demo};
+
+    // Only `mixed` talks to the server; without it the run needs none.
+    std::optional<Endpoint> server;
+    if (coro::pages_of(names, options.count) > 0) server = require_server("09_executors", options);
+    ignore_sigpipe();
+
+    ClientOptions report_options = options;
+    report_options.count = coro::pages_of(names, options.count);
+    Report report("09_executors", report_options);
+    nlohmann::json results = nlohmann::json::array();
+    bool all_ok = true;
+    try {
+        // Fork the worker processes first, while this process has one thread
+        // and little memory: each worker is a copy of it.
+        coro::ProcessExecutor processes(workers, coro::worker_jobs());
+        coro::ThreadExecutor thread_pool(threads);
+        coro::DemoContext ctx{server, options, report, thread_pool, processes};
+        ctx.cores = cores;
+        ctx.jobs = jobs;
+        ctx.size = static_cast<std::uint64_t>(size);
+        ctx.blocking_ms = blocking_ms;
+        if (options.json && options.quiet)
+            ctx.out = nullptr;
+        else if (options.json)
+            ctx.out = stderr; // with --json, stdout is the JSON alone
+
+        coro::run([&]() -> coro::Task<void> {
+            for (const std::string& name : names) {
+                coro::DemoResult r = co_await coro::run_demo(name, ctx);
+                all_ok = all_ok && r.ok;
+                results.push_back({{"name", r.name},
+                                   {"wall_s", std::round(r.wall_s * 1000) / 1000},
+                                   {"ok", r.ok},
+                                   {"what", r.what},
+                                   {"numbers", r.numbers}});
+                if (ctx.out)
+                    std::fprintf(ctx.out, "%-7s wall %5.2f s  %-4s %s\n\n", r.name.c_str(),
+                                 r.wall_s, r.ok ? "ok" : "FAIL", r.what.c_str());
+            }
+        }());
+        processes.shutdown(); // workers read end of stream, exit, and are reaped
+    } catch (const std::exception& e) { // the executors are gone: threads joined, workers reaped
+        std::fprintf(stderr, "09_executors: %s\n", e.what());
+        return 1;
+    }
+    report.extra["demos"] = results;
+    report.extra["cores"] = cores;
+    report.extra["frames_leaked"] = coro::frame_stats.live();
+    int code = report.finish();
+    if (!all_ok) {
+        std::fprintf(stderr, "09_executors: some experiment did not turn out as predicted\n");
+        code = 1;
+    }
+    return code;
+}

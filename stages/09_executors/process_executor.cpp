@@ -1,0 +1,66 @@
+#include "process_executor.hpp"
+#include "io.hpp"
+
+#include <utility>
+
+namespace ladder::coro {
+
+namespace {
+
+// The one job the pool's workers know: look the name up, run that job.
+// A request is "name\nargument".
+ladder::Job dispatch(ProcessExecutor::NamedJobs jobs) {
+    return [jobs = std::move(jobs)](const std::string& request) {
+        auto newline = request.find('\n');
+        auto found = jobs.find(request.substr(0, newline));
+        if (found == jobs.end() || newline == std::string::npos)
+            throw std::runtime_error("no job named '" + request.substr(0, newline) + "'");
+        return found->second(request.substr(newline + 1));
+    };
+}
+
+} // namespace
+
+ProcessExecutor::ProcessExecutor(int workers, NamedJobs jobs)
+    : pool_(workers, dispatch(std::move(jobs))) {
+    idle_.on_lost_wakeup = [this] { idle_.wake_one(); }; // pass a free worker on
+}
+
+Task<std::string> ProcessExecutor::run(std::string name, std::string argument) {
+    int worker;
+    while ((worker = pool_.idle_worker()) < 0) {
+        if (pool_.alive() == 0) throw ProcessJobError("no worker process left to run " + name);
+        co_await idle_.wait(); // all busy: until one finishes (FIFO, like the pool's queue)
+    }
+    pool_.hand_out(worker, requests_++, name + "\n" + argument);
+
+    // If this coroutine is cancelled or destroyed while the worker computes,
+    // nobody will read its reply, and the next job must not get it: stop
+    // that worker. (A process can be killed; a thread cannot.)
+    struct AbandonGuard {
+        ProcessExecutor& executor;
+        int worker;
+        bool armed = true;
+        ~AbandonGuard() {
+            if (!armed) return;
+            executor.pool_.kill_worker(worker);
+            if (Loop::current_or_null()) executor.worker_freed();
+        }
+    } guard{*this, worker};
+
+    co_await readable(pool_.socket_of(worker)); // the reply, or end of stream if it died
+    guard.armed = false;
+    Outcome outcome = pool_.take_reply(worker); // reaps the worker if it died
+    worker_freed();
+    if (!outcome.ok) throw ProcessJobError(name + ": " + outcome.text);
+    co_return outcome.text;
+}
+
+void ProcessExecutor::worker_freed() noexcept {
+    if (pool_.alive() > 0)
+        idle_.wake_one(); // the longest waiter takes the free worker
+    else
+        idle_.wake_all(); // none left: every waiter must learn it and give up
+}
+
+} // namespace ladder::coro

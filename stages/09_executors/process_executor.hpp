@@ -1,0 +1,66 @@
+// run_in_executor with processes: 02's ProcessPool of forked workers, driven
+// from the loop.
+//
+//   ProcessExecutor processes(2, {{"cpu", cpu_job_text}});   // fork now, early
+//   Job<std::string> job = run_in_executor(processes, "cpu", "70000000 1");
+//   std::string answer = co_await job;
+//
+// A function cannot travel to another process (Python pickles a reference to
+// it), so jobs are named: the table of named jobs is copied into every worker
+// by fork(), and a request says which one to run. Each worker's socket is
+// its doorbell: a reply (or the worker's death) makes it readable, and the
+// coroutine that handed the job out waits on it in the loop's selector.
+#pragma once
+
+#include "job.hpp"
+#include "process_pool.hpp"
+#include "task.hpp"
+#include "waitlist.hpp"
+
+#include <map>
+#include <stdexcept>
+#include <string>
+
+namespace ladder::coro {
+
+// A process job that did not give an answer: it threw (the text says what),
+// or its worker died (how: "killed by signal 9 ...").
+struct ProcessJobError : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+class ProcessExecutor {
+  public:
+    using NamedJobs = std::map<std::string, ladder::Job>; // name -> what a worker runs
+
+    // Forks `workers` processes now. Make it before any thread starts (a
+    // ThreadExecutor): fork() copies only the calling thread, and a lock
+    // another thread held at that moment would stay locked in the child.
+    ProcessExecutor(int workers, NamedJobs jobs);
+
+    int size() const noexcept { return pool_.size(); }
+    int alive() const noexcept { return pool_.alive(); }
+
+    // Run job `name` with `argument` in some worker, waiting in the loop for
+    // an idle one if all are busy. Throws ProcessJobError.
+    Task<std::string> run(std::string name, std::string argument);
+
+    // Close the workers' sockets and reap them (the destructor kills instead).
+    void shutdown() { pool_.shutdown(); }
+
+  private:
+    void worker_freed() noexcept; // a worker finished a job, or died
+
+    ProcessPool pool_;
+    WaitList idle_; // coroutines waiting for an idle worker
+    int requests_ = 0;
+};
+
+// loop.run_in_executor(process_pool, job, argument): starts now; await the Job.
+[[nodiscard]] inline coro::Job<std::string> run_in_executor(ProcessExecutor& executor,
+                                                            std::string name,
+                                                            std::string argument) {
+    return create_task(executor.run(std::move(name), std::move(argument)));
+}
+
+} // namespace ladder::coro
