@@ -131,7 +131,10 @@ std::string Report::summary() const {
                   j["max_rss_kb"].get<long>() / 1024.0, j["ctx_voluntary"].get<long>(),
                   j["ctx_involuntary"].get<long>(), peak_in_flight_);
     std::string text = line;
-    for (const auto& [key, value] : extra.items()) text += "; " + key + " " + value.dump();
+    // Scalars only: an array or object (08's and 09's demos) is for --json,
+    // and the demos have printed their own lines already.
+    for (const auto& [key, value] : extra.items())
+        if (value.is_primitive()) text += "; " + key + " " + value.dump();
     return text;
 }
 

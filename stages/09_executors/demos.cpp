@@ -429,16 +429,15 @@ Task<DemoResult> choose_demo(DemoContext& ctx) {
         threads_x = modes[0].wall_s / modes[1].wall_s;
         processes_x = modes[0].wall_s / modes[2].wall_s;
     }
-    std::string pages_line;
+    char pages_line[96] = "";
     if (ctx.measured.contains("mixed"))
-        pages_line = "; " + std::to_string(ctx.options.count) + " pages took " +
-                     std::to_string(ctx.measured["mixed"]["pages_s"].get<double>()).substr(0, 4) +
-                     " s on the loop's one thread";
+        std::snprintf(pages_line, sizeof pages_line, "; %d pages took %.2f s on the loop's thread",
+                      ctx.options.count, ctx.measured["mixed"]["pages_s"].get<double>());
 
     char row[3][240];
     std::snprintf(row[0], sizeof row[0],
                   "a parked coroutine's frame: %zu bytes; a thread's stack: %ld KiB reserved%s",
-                  frame_bytes, stack_kb, pages_line.c_str());
+                  frame_bytes, stack_kb, pages_line);
     std::snprintf(row[1], sizeof row[1],
                   "handing a call to a pool thread and back: %.0f us; the loop stays free",
                   thread_us);

@@ -17,6 +17,8 @@
 
 #include <cerrno>
 #include <cstring>
+#include <fstream>
+#include <iterator>
 #include <stdexcept>
 
 #ifndef LADDER_BUILD_ROOT
@@ -266,6 +268,15 @@ int count_open_fds() {
         ::closedir(d);
     }
     return n - 1; // the directory stream's own fd
+}
+
+std::string slurp(const std::string& path) {
+    std::ifstream f(path);
+    return std::string((std::istreambuf_iterator<char>(f)), {});
+}
+
+std::string temp_path(const std::string& name) {
+    return testing::TempDir() + "ladder_" + std::to_string(::getpid()) + "_" + name;
 }
 
 } // namespace harness

@@ -106,4 +106,9 @@ std::string read_request(int fd);
 // Open fds of this process (for leak checks).
 int count_open_fds();
 
+// A whole file as a string ("" if it cannot be read).
+std::string slurp(const std::string& path);
+// A path in the test's temporary directory, unique to this process: TMP/ladder_PID_name.
+std::string temp_path(const std::string& name);
+
 } // namespace harness

@@ -20,10 +20,6 @@ bool built(const std::string& stage) {
     return ::access(stage_binary(stage).c_str(), X_OK) == 0;
 }
 
-std::string temp_path(const std::string& name) {
-    return testing::TempDir() + "timeline_" + std::to_string(::getpid()) + "_" + name;
-}
-
 struct TraceFile {
     nlohmann::json header;
     std::vector<nlohmann::json> pages;
@@ -48,11 +44,6 @@ TraceFile traced_run(const std::string& stage, int port, int count, const std::s
              "--quiet", "--json", "--timeout-ms", "2000", "--trace", path});
     EXPECT_FALSE(r.timed_out) << stage;
     return read_trace(path);
-}
-
-std::string slurp(const std::string& path) {
-    std::ifstream f(path);
-    return std::string((std::istreambuf_iterator<char>(f)), {});
 }
 
 } // namespace

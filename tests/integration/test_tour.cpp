@@ -8,7 +8,6 @@
 #include <signal.h>
 #include <unistd.h>
 
-#include <fstream>
 #include <regex>
 #include <sstream>
 
@@ -40,15 +39,6 @@ std::vector<std::string> built_stages() {
           "06_generators", "07_coroutines", "08_toolkit", "09_executors"})
         if (::access(stage_binary(s).c_str(), X_OK) == 0) stages.push_back(s);
     return stages;
-}
-
-std::string temp_path(const std::string& name) {
-    return testing::TempDir() + "ladder_" + std::to_string(::getpid()) + "_" + name;
-}
-
-std::string slurp(const std::string& path) {
-    std::ifstream f(path);
-    return std::string((std::istreambuf_iterator<char>(f)), {});
 }
 
 // Processes whose environment carries `mark` (our tour's and everything it started).
