@@ -14,6 +14,7 @@
 #include "selector.hpp"
 #include "task.hpp"
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <stdexcept>
@@ -72,6 +73,8 @@ class Loop {
     std::size_t waiting() const noexcept { return parked_; } // how many waiters are parked
     std::size_t watched() const noexcept { return selector_->size(); } // fds in the selector
     std::uint64_t turns() const noexcept { return turns_; }
+    // Which loop this is, unique in the process (a new loop may have an old one's address).
+    std::uint64_t serial() const noexcept { return serial_; }
 
     // Stage 08's cancellation. A cancellable task has an id (0: none); the loop
     // knows which task runs now, tags every waiter parked meanwhile with it, and
@@ -87,6 +90,8 @@ class Loop {
     // parked (it is ready to run), its next park throws CancelledError.
     void cancel(std::uint32_t task) noexcept;
     void forget_task(std::uint32_t task) noexcept { cancel_pending_.erase(task); }
+    // Was `task` cancelled while it was not parked? Then true, once: the cancel is taken.
+    bool take_cancel(std::uint32_t task) noexcept { return task && cancel_pending_.erase(task) > 0; }
 
   private:
     void note_parked(Waiter& w);
@@ -102,6 +107,8 @@ class Loop {
     std::size_t parked_ = 0;
     std::uint64_t turns_ = 0;
     Loop* outer_; // the loop that was current before this one
+    static inline std::atomic<std::uint64_t> last_serial_{0};
+    std::uint64_t serial_ = ++last_serial_;
     std::uint32_t current_task_ = 0;
     std::unordered_multimap<std::uint32_t, Waiter*> parked_tasks_; // stage 08: task -> waiters
     std::unordered_set<std::uint32_t> cancel_pending_;             // cancelled while not parked

@@ -21,21 +21,36 @@ Doorbell::Doorbell() {
 }
 
 Doorbell::~Doorbell() {
+    drop_stale_answer();
     answering_ = Task<void>(); // a parked answer() leaves the loop's lists first...
     if (Loop* loop = Loop::current_or_null()) loop->unwatch(bell_.get()); // ...then the fd goes
 }
 
 void Doorbell::expect() {
+    Loop& loop = Loop::current(); // outside a loop: std::logic_error, and nothing changed
     ++expected_;
+    drop_stale_answer();
     if (answering_.handle() && !answering_.done()) return; // already answering
     // The answering coroutine belongs to no cancellable task: cancelling the
     // task that submitted a job must not cancel the doorbell of every job.
-    Loop& loop = Loop::current();
     std::uint32_t caller = loop.current_task();
     loop.set_current_task(0);
     answering_ = answer();
+    answering_in_ = loop.serial();
     start(answering_);
     loop.set_current_task(caller);
+}
+
+// An answer() parked in a loop that has ended (that loop's last jobs were
+// cancelled, their threads ran on): forget it without touching the current
+// loop, whose lists it was never on.
+void Doorbell::drop_stale_answer() noexcept {
+    if (!answering_.handle() || answering_.done()) return;
+    Loop* loop = Loop::current_or_null();
+    if (loop && loop->serial() == answering_in_) return; // alive, in this loop
+    ring_.outcome = Waiter::Outcome::idle;
+    ring_.unlink();
+    answering_ = Task<void>();
 }
 
 void Doorbell::post(std::shared_ptr<Completion> job) {
@@ -55,7 +70,18 @@ void Doorbell::post(std::shared_ptr<Completion> job) {
 
 Task<void> Doorbell::answer() {
     while (expected_ > 0) {
-        co_await readable(bell_.get()); // the loop sleeps here like on any socket
+        struct Ring { // readable(bell_), with the Waiter in the Doorbell
+            Doorbell& d;
+            bool await_ready() const noexcept { return false; }
+            void await_suspend(std::coroutine_handle<> self) {
+                d.ring_.handle = self;
+                d.ring_.fd = d.bell_.get();
+                d.ring_.events = EVENT_READ;
+                Loop::current().wait(d.ring_);
+            }
+            void await_resume() const noexcept {}
+        };
+        co_await Ring{*this}; // the loop sleeps here like on any socket
         ++rings_;
         std::uint64_t count;
         // Back to 0 first, then empty the mailbox: a post() after this read

@@ -81,6 +81,7 @@ class Doorbell {
 
   private:
     Task<void> answer(); // the loop side: wait for a ring, deliver what arrived
+    void drop_stale_answer() noexcept;
     void deliver(Completion& job) noexcept;
 
     Fd bell_;       // the eventfd
@@ -88,6 +89,8 @@ class Doorbell {
     std::vector<std::shared_ptr<Completion>> mailbox_; // guarded by mutex_
     int expected_ = 0;                                 // loop thread only
     std::uint64_t rings_ = 0;                          // loop thread only
+    Waiter ring_;                 // answer() parks here, on bell_ (kept here: see drop_stale_answer)
+    std::uint64_t answering_in_ = 0; // the serial of the loop answer() runs in
     Task<void> answering_;                             // loop thread only
 };
 

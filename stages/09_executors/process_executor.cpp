@@ -32,6 +32,14 @@ Task<std::string> ProcessExecutor::run(std::string name, std::string argument) {
         if (pool_.alive() == 0) throw ProcessJobError("no worker process left to run " + name);
         co_await idle_.wait(); // all busy: until one finishes (FIFO, like the pool's queue)
     }
+    // Cancelled after a worker freed up for us but before we ran? Stop here
+    // and pass the worker on: the cancel would otherwise strike at our next
+    // co_await, after hand_out(), and cost that worker its life.
+    Loop& loop = Loop::current();
+    if (loop.take_cancel(loop.current_task())) {
+        worker_freed();
+        throw CancelledError{};
+    }
     pool_.hand_out(worker, requests_++, name + "\n" + argument);
 
     // If this coroutine is cancelled or destroyed while the worker computes,
