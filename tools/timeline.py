@@ -45,7 +45,10 @@ def load_server_trace(path):
     try:
         with open(path) as f:
             for line in f:
-                e = json.loads(line)
+                try:
+                    e = json.loads(line)
+                except ValueError:  # a line the running server has not finished writing
+                    continue
                 if e.get("event") == "delay_started":
                     waits.setdefault(e["path"], []).append([e["t_us"], None])
                 elif e.get("event") == "written" and waits.get(e["path"]):

@@ -45,6 +45,8 @@ Server::Server(ServerConfig config)
     if (!config_.trace_path.empty()) {
         trace_ = std::fopen(config_.trace_path.c_str(), "w");
         if (!trace_) throw_errno("fopen", config_.trace_path);
+        // Whole lines only: the tour reads this file while the server runs.
+        std::setvbuf(trace_, nullptr, _IOLBF, 0);
         std::fprintf(trace_, "%s\n",
                      nlohmann::json{{"type", "header"},
                                     {"side", "server"},
