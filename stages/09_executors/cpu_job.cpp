@@ -15,7 +15,7 @@ std::uint64_t sum_of_squares_plain(std::uint64_t n) {
 }
 
 std::uint64_t sum_of_random_squares(std::uint64_t n, std::uint64_t seed) {
-    std::uint64_t x = seed | 1; // xorshift never leaves 0, so never start there
+    std::uint64_t x = 2 * seed + 1; // odd, so never 0 (xorshift would stay there); one per seed
     std::uint64_t sum = 0;
     for (std::uint64_t i = 0; i < n; ++i) {
         // Marsaglia's xorshift64: the next number needs this one — a chain no

@@ -4,7 +4,7 @@
 // The plain loop `for (i = 0; i < n; ++i) s += i * i;` is a trap for a
 // benchmark: clang -O2 replaces it by the closed form n(n-1)(2n-1)/6 (no loop
 // at all, even for an n read at run time), and g++ -O2 runs it at about one
-// number a cycle (and vectorises it at -O3), so 10^7 squares "take" 0 or
+// number a cycle (vectorising it only with -O3 -mavx2), so 10^7 squares "take" 0 or
 // 3 ms. Timing that would measure the compiler, not the CPU.
 // sum_of_random_squares() squares a pseudo-random sequence instead: each
 // number depends on the one before (xorshift), so there is no formula, no

@@ -163,8 +163,9 @@ Task<DemoResult> cpu_demo(DemoContext& ctx) {
     auto plain_start = Clock::now();
     std::uint64_t plain = sum_of_squares_plain(ctx.size);
     double plain_s = seconds_since(plain_start);
-    say(ctx, "  the seed's plain loop over 0..%.1e takes %.4f s: the optimiser's shortcut, not "
-             "the CPU's work (notes/09)\n",
+    say(ctx,
+        "  the seed's plain loop over 0..%.1e takes %.4f s: the optimiser's shortcut, not "
+        "the CPU's work (notes/09)\n",
         static_cast<double>(ctx.size), plain_s);
 
     r.numbers = {{"cores", ctx.cores},
@@ -197,8 +198,8 @@ Task<void> heartbeat(const bool& stop, std::vector<double>& lags_ms) {
         auto asked = Clock::now();
         co_await sleep(beat);
         // Late by however long the loop was busy with something else.
-        lags_ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - asked - beat)
-                              .count());
+        lags_ms.push_back(
+            std::chrono::duration<double, std::milli>(Clock::now() - asked - beat).count());
     }
 }
 
@@ -213,7 +214,8 @@ LagFigures figures(std::vector<double> lags) {
     if (lags.empty()) return f;
     std::sort(lags.begin(), lags.end());
     f.max_ms = lags.back();
-    f.p99_ms = lags[static_cast<std::size_t>(std::ceil(0.99 * static_cast<double>(lags.size()))) - 1];
+    f.p99_ms =
+        lags[static_cast<std::size_t>(std::ceil(0.99 * static_cast<double>(lags.size()))) - 1];
     return f;
 }
 
@@ -314,9 +316,9 @@ Task<double> blocking_part(DemoContext& ctx, Clock::time_point start, bool& fail
 Task<double> process_part(DemoContext& ctx, Clock::time_point start, bool& failed) {
     std::vector<Job<std::string>> running;
     for (int i = 0; i < process_jobs; ++i)
-        running.push_back(run_in_executor(
-            ctx.processes, "cpu", std::to_string(size_of(ctx.size, i)) + " " +
-                                      std::to_string(seed_of(i))));
+        running.push_back(run_in_executor(ctx.processes, "cpu",
+                                          std::to_string(size_of(ctx.size, i)) + " " +
+                                              std::to_string(seed_of(i))));
     for (auto& job : running) {
         try {
             from_message(co_await job);
@@ -332,8 +334,8 @@ Task<void> one_page(DemoContext& ctx, int page, bool& failed) {
     std::string path = page_path(page);
     ctx.report.page_started(page);
     try {
-        coro::Page p = co_await fetch(*ctx.server, path,
-                                      Clock::now() + milliseconds(ctx.options.timeout_ms));
+        coro::Page p =
+            co_await fetch(*ctx.server, path, Clock::now() + milliseconds(ctx.options.timeout_ms));
         ctx.report.page_ok(page, p.status, p.bytes);
     } catch (const std::exception& e) {
         ctx.report.page_failed(page, e.what());
@@ -351,16 +353,16 @@ Task<double> page_part(DemoContext& ctx, Clock::time_point start, bool& failed) 
 
 Task<DemoResult> mixed_demo(DemoContext& ctx) {
     DemoResult r{"mixed", 0, false, "", nlohmann::json::object()};
-    say(ctx, "mixed: %d blocking %d ms fetches in threads + %d CPU jobs in processes + %d pages "
-             "on the loop, all at once\n",
+    say(ctx,
+        "mixed: %d blocking %d ms fetches in threads + %d CPU jobs in processes + %d pages "
+        "on the loop, all at once\n",
         blocking_calls, ctx.blocking_ms, process_jobs, ctx.options.count);
     bool failed = false;
     auto start = Clock::now();
     Job<double> threads = create_task(blocking_part(ctx, start, failed));
     Job<double> processes = create_task(process_part(ctx, start, failed));
     Job<double> pages = create_task(page_part(ctx, start, failed));
-    double threads_s = co_await threads, processes_s = co_await processes,
-           pages_s = co_await pages;
+    double threads_s = co_await threads, processes_s = co_await processes, pages_s = co_await pages;
     double total_s = seconds_since(start);
     double slowest = std::max({threads_s, processes_s, pages_s});
     double sum = threads_s + processes_s + pages_s;
@@ -467,8 +469,8 @@ Task<DemoResult> choose_demo(DemoContext& ctx) {
                  {"threads_speedup", std::round(threads_x * 100) / 100},
                  {"processes_speedup", std::round(processes_x * 100) / 100}};
     r.what = "thread hand-off " + std::to_string(static_cast<int>(std::round(thread_us))) +
-             " us, process round trip " +
-             std::to_string(static_cast<int>(std::round(process_us))) + " us";
+             " us, process round trip " + std::to_string(static_cast<int>(std::round(process_us))) +
+             " us";
     r.wall_s = seconds_since(start);
     co_return r;
 }

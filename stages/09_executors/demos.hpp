@@ -27,11 +27,11 @@ struct DemoContext {
     ThreadExecutor& threads;
     ProcessExecutor& processes;
     int cores = 1;
-    int jobs = 20;             // CPU jobs of the cpu demo
-    std::uint64_t size = 0;    // numbers one CPU job squares
-    int blocking_ms = 1000;    // each blocking call of the mixed demo
-    std::FILE* out = stdout;   // where the tables go (stderr with --json)
-    int pages = 0;             // pages started so far (the report's page numbers)
+    int jobs = 20;           // CPU jobs of the cpu demo
+    std::uint64_t size = 0;  // numbers one CPU job squares
+    int blocking_ms = 1000;  // each blocking call of the mixed demo
+    std::FILE* out = stdout; // where the tables go (stderr with --json)
+    int pages = 0;           // pages started so far (the report's page numbers)
     nlohmann::json measured = nlohmann::json::object(); // what `choose` reuses
 };
 
@@ -39,8 +39,8 @@ struct DemoResult {
     std::string name;
     double wall_s = 0;
     bool ok = false;
-    std::string what;                                    // one line: what happened
-    nlohmann::json numbers = nlohmann::json::object();   // the measured figures
+    std::string what;                                  // one line: what happened
+    nlohmann::json numbers = nlohmann::json::object(); // the measured figures
 };
 
 const std::vector<std::string>& demo_names();

@@ -84,14 +84,14 @@ class Doorbell {
     void drop_stale_answer() noexcept;
     void deliver(Completion& job) noexcept;
 
-    Fd bell_;       // the eventfd
+    Fd bell_; // the eventfd
     std::mutex mutex_;
     std::vector<std::shared_ptr<Completion>> mailbox_; // guarded by mutex_
     int expected_ = 0;                                 // loop thread only
     std::uint64_t rings_ = 0;                          // loop thread only
-    Waiter ring_;                 // answer() parks here, on bell_ (kept here: see drop_stale_answer)
+    Waiter ring_; // answer() parks here, on bell_ (kept here: see drop_stale_answer)
     std::uint64_t answering_in_ = 0; // the serial of the loop answer() runs in
-    Task<void> answering_;                             // loop thread only
+    Task<void> answering_;           // loop thread only
 };
 
 } // namespace ladder::coro

@@ -78,7 +78,7 @@ int main(int argc, char** argv) {
                                  r.wall_s, r.ok ? "ok" : "FAIL", r.what.c_str());
             }
         }());
-        processes.shutdown(); // workers read end of stream, exit, and are reaped
+        processes.shutdown();           // workers read end of stream, exit, and are reaped
     } catch (const std::exception& e) { // the executors are gone: threads joined, workers reaped
         std::fprintf(stderr, "09_executors: %s\n", e.what());
         return 1;

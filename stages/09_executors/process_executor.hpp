@@ -57,9 +57,8 @@ class ProcessExecutor {
 };
 
 // loop.run_in_executor(process_pool, job, argument): starts now; await the Job.
-[[nodiscard]] inline coro::Job<std::string> run_in_executor(ProcessExecutor& executor,
-                                                            std::string name,
-                                                            std::string argument) {
+[[nodiscard]] inline coro::Job<std::string>
+run_in_executor(ProcessExecutor& executor, std::string name, std::string argument) {
     return create_task(executor.run(std::move(name), std::move(argument)));
 }
 

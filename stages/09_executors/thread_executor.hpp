@@ -66,8 +66,7 @@ Task<R> await_completion(Doorbell& doorbell, std::shared_ptr<ThreadCompletion<R>
 // loop.run_in_executor(executor, f): run f() on one of the executor's
 // threads; the returned Job (stage 08) gives its result when awaited.
 template <class F>
-[[nodiscard]] auto run_in_executor(ThreadExecutor& executor, F f)
-    -> Job<std::invoke_result_t<F&>> {
+[[nodiscard]] auto run_in_executor(ThreadExecutor& executor, F f) -> Job<std::invoke_result_t<F&>> {
     using R = std::invoke_result_t<F&>;
     auto job = std::make_shared<detail::ThreadCompletion<R>>();
     Doorbell& doorbell = executor.doorbell();
