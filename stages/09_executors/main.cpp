@@ -43,6 +43,7 @@ int main(int argc, char** argv) {
     std::optional<Endpoint> server;
     if (coro::pages_of(names, options.count) > 0) server = require_server("09_executors", options);
     ignore_sigpipe();
+    raise_fd_limit(); // `mixed` keeps --count sockets open at once
 
     ClientOptions report_options = options;
     report_options.count = coro::pages_of(names, options.count);
