@@ -24,20 +24,6 @@ namespace all_at_once {
 using namespace harness;
 using Clock = std::chrono::steady_clock;
 
-inline void send_text(int fd, const std::string& text) {
-    ::send(fd, text.data(), text.size(), MSG_NOSIGNAL);
-}
-
-inline bool contains(const std::string& text, const std::string& part) {
-    return text.find(part) != std::string::npos;
-}
-
-// Every error the report kept contains `part`.
-inline void expect_errors_contain(const nlohmann::json& j, const std::string& part) {
-    ASSERT_FALSE(j["errors"].empty());
-    for (const auto& e : j["errors"]) EXPECT_TRUE(contains(e.get<std::string>(), part)) << e;
-}
-
 class AllAtOnce : public ::testing::TestWithParam<std::string> {
   protected:
     std::string stage() const { return stage_binary(GetParam()); }
@@ -91,12 +77,7 @@ TEST_P(AllAtOnce, PrintsOneSummaryLineAndPerPageLines) {
 }
 
 TEST_P(AllAtOnce, NoServerGivesOneHelpfulLineAndExit1) {
-    auto r = run({stage(), "--port", std::to_string(unused_port()), "--count", "3"}, 20s);
-    EXPECT_FALSE(r.timed_out);
-    EXPECT_EQ(r.exit_code, 1);
-    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
-    EXPECT_TRUE(contains(r.err, "no server at 127.0.0.1:")) << r.err;
-    EXPECT_EQ(r.out, "");
+    expect_no_server_answer({stage(), "--count", "3"});
 }
 
 // The probe of require_server() gets through; then the listener goes away, so
@@ -122,9 +103,7 @@ TEST_P(AllAtOnce, ServerKilledMidRunFailsTheRestAndExits1) {
     // Delays spread over 0.1-1.9 s, so some pages are served before the kill.
     Server server({"--delay-ms", "1000", "--jitter-ms", "900"});
     Child client({stage(), "--port", server.port_arg(), "--count", "30", "--json", "--quiet"});
-    auto deadline = Clock::now() + 20s;
-    while (server.stats()["served"].get<int>() < 3 && Clock::now() < deadline)
-        std::this_thread::sleep_for(10ms);
+    ASSERT_TRUE(eventually([&] { return server.stats()["served"].get<int>() >= 3; }, 20s));
     server.process().signal(SIGKILL);
     std::string line = client.read_line(30s);
     EXPECT_EQ(client.wait(10s), 1);
@@ -139,44 +118,19 @@ TEST_P(AllAtOnce, ServerKilledMidRunFailsTheRestAndExits1) {
 }
 
 TEST_P(AllAtOnce, GarbageReplyIsAReportedFailure) {
-    FakeServer fake([](int fd) {
-        if (read_request(fd).empty()) return; // the reachability probe
-        send_text(fd, "hello, I am not HTTP\r\n\r\n");
-    });
-    auto r = run({stage(), "--port", fake.port_arg(), "--count", "3", "--json", "--quiet"});
-    EXPECT_EQ(r.exit_code, 1);
-    auto j = r.json();
-    EXPECT_EQ(j["failed"], 3);
-    expect_errors_contain(j, "not an HTTP response");
+    auto r = run_against(replies_with("hello, I am not HTTP\r\n\r\n"), {stage(), "--count", "3"});
+    expect_every_page_failed(r, 3, "not an HTTP response");
 }
 
 TEST_P(AllAtOnce, TruncatedReplyIsAReportedFailure) {
-    FakeServer fake([](int fd) {
-        if (read_request(fd).empty()) return;
-        send_text(fd, "HTTP/1.0 200 OK\r\nContent-Length: 100\r\n\r\n{\"path\":");
-    });
-    auto r = run({stage(), "--port", fake.port_arg(), "--count", "2", "--json", "--quiet"});
-    EXPECT_EQ(r.exit_code, 1);
-    auto j = r.json();
-    EXPECT_EQ(j["failed"], 2);
-    expect_errors_contain(j, "truncated");
+    auto r = run_against(replies_with("HTTP/1.0 200 OK\r\nContent-Length: 100\r\n\r\n{\"path\":"),
+                         {stage(), "--count", "2"});
+    expect_every_page_failed(r, 2, "truncated");
 }
 
 TEST_P(AllAtOnce, StalledRepliesTimeOutTogether) {
-    FakeServer fake([](int fd) {
-        read_request(fd);
-        char c;
-        while (::recv(fd, &c, 1, 0) > 0) {
-        } // say nothing until the client gives up
-    });
-    auto r = run({stage(), "--port", fake.port_arg(), "--count", "5", "--timeout-ms", "300",
-                  "--json", "--quiet"},
-                 20s);
-    EXPECT_FALSE(r.timed_out);
-    EXPECT_EQ(r.exit_code, 1);
-    auto j = r.json();
-    EXPECT_EQ(j["failed"], 5);
-    expect_errors_contain(j, "timed out");
+    auto r = run_against(never_replies, {stage(), "--count", "5", "--timeout-ms", "300"}, 20s);
+    auto j = expect_every_page_failed(r, 5, "timed out");
     // The loop enforces the deadline: no page ends before it, and the five wait
     // side by side (one after another would take 1.5 s).
     EXPECT_GE(j["wall_s"].get<double>(), 0.3);
@@ -188,11 +142,7 @@ TEST_P(AllAtOnce, ARealServerSlowerThanTheTimeoutGivesFailuresNotAHang) {
     auto r = run({stage(), "--port", server.port_arg(), "--count", "20", "--timeout-ms", "200",
                   "--json", "--quiet"},
                  20s);
-    EXPECT_FALSE(r.timed_out);
-    EXPECT_EQ(r.exit_code, 1);
-    auto j = r.json();
-    EXPECT_EQ(j["failed"], 20);
-    expect_errors_contain(j, "timed out after 200 ms");
+    auto j = expect_every_page_failed(r, 20, "timed out after 200 ms");
     EXPECT_LT(j["wall_s"].get<double>(), 2.0);     // not the server's 5 s
     EXPECT_EQ(server.stats()["peak_waiting"], 20); // every request did reach the server
 }

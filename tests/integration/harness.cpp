@@ -15,10 +15,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
 #include <iterator>
+#include <sstream>
 #include <stdexcept>
 
 #ifndef LADDER_BUILD_ROOT
@@ -261,6 +264,62 @@ std::string read_request(int fd) {
     return head;
 }
 
+std::function<void(int)> replies_with(std::string text) {
+    return [text = std::move(text)](int fd) {
+        if (read_request(fd).empty()) return; // the reachability probe
+        ::send(fd, text.data(), text.size(), MSG_NOSIGNAL);
+    };
+}
+
+void never_replies(int fd) {
+    read_request(fd);
+    char c;
+    while (::recv(fd, &c, 1, 0) > 0) {
+    } // until the client closes (or FakeServer's end shuts the socket)
+}
+
+RunResult run_against(std::function<void(int)> serve, std::vector<std::string> argv,
+                      std::chrono::milliseconds limit) {
+    FakeServer fake(std::move(serve));
+    argv.insert(argv.end(), {"--port", fake.port_arg(), "--json", "--quiet"});
+    return run(argv, limit);
+}
+
+void expect_report_keys(const nlohmann::json& report, const std::vector<std::string>& extra) {
+    std::vector<std::string> keys = {
+        "stage",           "requests",       "ok",    "failed",     "bytes",
+        "wall_s",          "user_s",         "sys_s", "max_rss_kb", "ctx_voluntary",
+        "ctx_involuntary", "peak_in_flight", "errors"};
+    keys.insert(keys.end(), extra.begin(), extra.end());
+    for (const auto& key : keys) EXPECT_TRUE(report.contains(key)) << key << " in " << report;
+}
+
+void expect_no_server_answer(std::vector<std::string> argv) {
+    argv.insert(argv.end(), {"--port", std::to_string(unused_port())});
+    auto r = run(argv, 20s);
+    EXPECT_FALSE(r.timed_out);
+    EXPECT_EQ(r.exit_code, 1); // require_server: exit 1 when nobody answers
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+    EXPECT_TRUE(contains(r.err, "no server at 127.0.0.1:")) << r.err;
+    EXPECT_TRUE(contains(r.err, "00_server")) << r.err;
+    EXPECT_EQ(r.out, "");
+}
+
+void expect_errors_contain(const nlohmann::json& report, const std::string& part) {
+    ASSERT_FALSE(report["errors"].empty()) << report.dump();
+    for (const auto& e : report["errors"])
+        EXPECT_NE(e.get<std::string>().find(part), std::string::npos) << e;
+}
+
+nlohmann::json expect_every_page_failed(const RunResult& r, int pages, const std::string& part) {
+    EXPECT_FALSE(r.timed_out);
+    EXPECT_EQ(r.exit_code, 1) << r.err;
+    auto j = r.json();
+    EXPECT_EQ(j["failed"], pages);
+    expect_errors_contain(j, part);
+    return j;
+}
+
 int count_open_fds() {
     int n = 0;
     if (DIR* d = ::opendir("/proc/self/fd")) {
@@ -268,6 +327,76 @@ int count_open_fds() {
         ::closedir(d);
     }
     return n - 1; // the directory stream's own fd
+}
+
+// --- /proc ------------------------------------------------------------------------------
+
+std::optional<ProcInfo> proc_info(pid_t pid) {
+    std::string text = slurp("/proc/" + std::to_string(pid) + "/stat");
+    // "pid (name) state ppid pgrp ...": the name may hold spaces and parentheses.
+    auto paren = text.rfind(')');
+    if (paren == std::string::npos) return std::nullopt;
+    std::istringstream rest(text.substr(paren + 2));
+    ProcInfo p;
+    if (!(rest >> p.state >> p.ppid >> p.pgrp)) return std::nullopt;
+    return p;
+}
+
+std::vector<pid_t> all_pids() {
+    std::vector<pid_t> pids;
+    if (DIR* d = ::opendir("/proc")) {
+        while (dirent* e = ::readdir(d))
+            if (std::isdigit(static_cast<unsigned char>(e->d_name[0])))
+                pids.push_back(static_cast<pid_t>(std::stol(e->d_name)));
+        ::closedir(d);
+    }
+    return pids;
+}
+
+std::vector<pid_t> children_of(pid_t parent) {
+    std::vector<pid_t> kids;
+    for (pid_t pid : all_pids())
+        if (auto p = proc_info(pid); p && p->ppid == parent) kids.push_back(pid);
+    return kids;
+}
+
+std::vector<pid_t> left_in_group(pid_t leader) {
+    std::vector<pid_t> left;
+    for (pid_t pid : all_pids())
+        if (auto p = proc_info(pid); p && p->pgrp == leader && pid != leader) left.push_back(pid);
+    return left;
+}
+
+bool has_exited(pid_t pid) {
+    auto p = proc_info(pid);
+    return !p || p->state == 'Z';
+}
+
+std::string describe(pid_t pid) {
+    std::string text = slurp("/proc/" + std::to_string(pid) + "/stat");
+    auto paren = text.rfind(')');
+    return paren == std::string::npos ? std::to_string(pid) + " (gone)" : text.substr(0, paren + 3);
+}
+
+std::string describe(const std::vector<pid_t>& pids) {
+    std::string all;
+    for (pid_t pid : pids) all += describe(pid) + "; ";
+    return all;
+}
+
+// --- files ------------------------------------------------------------------------------
+
+TraceFile read_trace(const std::string& path) {
+    TraceFile t;
+    std::ifstream f(path);
+    for (std::string line; std::getline(f, line);) {
+        auto j = nlohmann::json::parse(line);
+        if (j["type"] == "header")
+            t.header = j;
+        else
+            t.pages.push_back(j);
+    }
+    return t;
 }
 
 std::string slurp(const std::string& path) {

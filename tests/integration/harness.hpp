@@ -1,6 +1,6 @@
 // What the integration tests share: run a real stage binary with a time limit,
-// start a real 00_server on a free port, ask it for /stats, and a tiny fake
-// server that misbehaves on purpose.
+// start a real 00_server on a free port, ask it for /stats, a tiny fake server
+// that misbehaves on purpose, what /proc says about processes, and --trace files.
 #pragma once
 
 #include <sys/types.h>
@@ -10,6 +10,7 @@
 #include <atomic>
 #include <chrono>
 #include <functional>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -103,8 +104,80 @@ class FakeServer {
 // Reads one request head (until the blank line) from fd; returns it.
 std::string read_request(int fd);
 
+// Canned misbehaviours for FakeServer. require_server()'s reachability probe
+// connects and sends nothing; it gets nothing back from either.
+// Answers every request with `text` (garbage, a cut-off reply, the wrong page), then closes.
+std::function<void(int fd)> replies_with(std::string text);
+// Reads the request, then says nothing until the client gives up.
+void never_replies(int fd);
+
+inline bool contains(const std::string& text, const std::string& part) {
+    return text.find(part) != std::string::npos;
+}
+
+// Runs a stage (argv) with "--port P --json --quiet" against a FakeServer that
+// serves each connection with `serve`.
+RunResult run_against(std::function<void(int fd)> serve, std::vector<std::string> argv,
+                      std::chrono::milliseconds limit = 30s);
+
+// --- what every stage's report and answers share ---------------------------------------------
+
+// The report has every key common/report.hpp writes, and the stage's own `extra` ones.
+void expect_report_keys(const nlohmann::json& report, const std::vector<std::string>& extra = {});
+// Every error the report kept contains `part` (and there is one at least).
+void expect_errors_contain(const nlohmann::json& report, const std::string& part);
+// A run in which each of `pages` pages failed with an error containing `part`,
+// and the stage said so with exit code 1. Returns its report.
+nlohmann::json expect_every_page_failed(const RunResult& r, int pages, const std::string& part);
+// Runs a stage (argv) with "--port P" where nobody listens: it must say so in
+// one line on stderr that names 00_server (what to start), print nothing on
+// stdout and exit 1, without waiting out any timeout.
+void expect_no_server_answer(std::vector<std::string> argv);
+
+// Polls `cond` every 5 ms until it holds or `limit` passes; returns whether it
+// held. For waiting on a fact (the server saw N requests, a process exited),
+// never a sleep that hopes.
+template <typename F>
+bool eventually(F cond, std::chrono::milliseconds limit = 10s) {
+    auto deadline = std::chrono::steady_clock::now() + limit;
+    while (std::chrono::steady_clock::now() < deadline) {
+        if (cond()) return true;
+        std::this_thread::sleep_for(5ms);
+    }
+    return cond();
+}
+
 // Open fds of this process (for leak checks).
 int count_open_fds();
+
+// --- what /proc says about processes -------------------------------------------------------
+
+struct ProcInfo {
+    char state = '?'; // R, S, Z (exited, not yet reaped), ...
+    pid_t ppid = 0, pgrp = 0;
+};
+// From /proc/PID/stat; nullopt once the process is gone (reaped).
+std::optional<ProcInfo> proc_info(pid_t pid);
+std::vector<pid_t> all_pids();
+std::vector<pid_t> children_of(pid_t parent);
+// Every process in the group `leader` leads but the leader itself: a stage's
+// forked workers, which stay in its group even after the stage is gone.
+std::vector<pid_t> left_in_group(pid_t leader);
+// True once `pid` has exited: gone, or a zombie its parent (the test) has not
+// reaped yet. At that moment every worker it did not reap itself is still visible.
+bool has_exited(pid_t pid);
+// "pid (name) state" of each, for failure messages.
+std::string describe(pid_t pid);
+std::string describe(const std::vector<pid_t>& pids);
+
+// --- files --------------------------------------------------------------------------------
+
+// A --trace file: its header line, then one object per page.
+struct TraceFile {
+    nlohmann::json header;
+    std::vector<nlohmann::json> pages;
+};
+TraceFile read_trace(const std::string& path);
 
 // A whole file as a string ("" if it cannot be read).
 std::string slurp(const std::string& path);

@@ -19,17 +19,6 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-// Polls `cond` until true or `limit` passes; returns whether it became true.
-template <typename F>
-bool eventually(F cond, std::chrono::milliseconds limit = 5s) {
-    auto deadline = Clock::now() + limit;
-    while (Clock::now() < deadline) {
-        if (cond()) return true;
-        std::this_thread::sleep_for(10ms);
-    }
-    return cond();
-}
-
 ladder::Fd connect_to(int port) {
     return ladder::connect_blocking(ladder::resolve("127.0.0.1", port), Clock::now() + 5s);
 }

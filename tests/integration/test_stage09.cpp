@@ -7,16 +7,12 @@
 
 #include <gtest/gtest.h>
 
-#include <dirent.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <cctype>
 #include <fstream>
-#include <optional>
-#include <sstream>
 
 using namespace harness;
 using Clock = std::chrono::steady_clock;
@@ -46,80 +42,6 @@ DemoRun run_stage(const std::vector<std::string>& args, std::chrono::millisecond
     r.report = r.result.json();
     if (r.report.contains("demos") && r.report["demos"].size() == 1) r.demo = r.report["demos"][0];
     return r;
-}
-
-template <typename F>
-bool eventually(F cond, std::chrono::milliseconds limit = 10s) {
-    auto deadline = Clock::now() + limit;
-    while (Clock::now() < deadline) {
-        if (cond()) return true;
-        std::this_thread::sleep_for(5ms);
-    }
-    return cond();
-}
-
-// --- what /proc says about processes -------------------------------------------------------
-
-struct ProcInfo {
-    char state = '?'; // Z: exited, not yet reaped
-    pid_t ppid = 0, pgrp = 0;
-};
-
-std::optional<ProcInfo> proc_info(pid_t pid) {
-    std::ifstream f("/proc/" + std::to_string(pid) + "/stat");
-    std::string text((std::istreambuf_iterator<char>(f)), {});
-    auto paren = text.rfind(')');
-    if (paren == std::string::npos) return std::nullopt;
-    std::istringstream rest(text.substr(paren + 2));
-    ProcInfo p;
-    if (!(rest >> p.state >> p.ppid >> p.pgrp)) return std::nullopt;
-    return p;
-}
-
-std::vector<pid_t> all_pids() {
-    std::vector<pid_t> pids;
-    if (DIR* d = ::opendir("/proc")) {
-        while (dirent* e = ::readdir(d))
-            if (std::isdigit(static_cast<unsigned char>(e->d_name[0])))
-                pids.push_back(static_cast<pid_t>(std::stol(e->d_name)));
-        ::closedir(d);
-    }
-    return pids;
-}
-
-std::vector<pid_t> children_of(pid_t parent) {
-    std::vector<pid_t> kids;
-    for (pid_t pid : all_pids())
-        if (auto p = proc_info(pid); p && p->ppid == parent) kids.push_back(pid);
-    return kids;
-}
-
-// Every process in the stage's process group but the stage itself. A worker
-// it forked stays in that group even after the stage is gone.
-std::vector<pid_t> left_in_group(pid_t leader) {
-    std::vector<pid_t> left;
-    for (pid_t pid : all_pids())
-        if (auto p = proc_info(pid); p && p->pgrp == leader && pid != leader) left.push_back(pid);
-    return left;
-}
-
-// "pid (name) state", for failure messages.
-std::string describe(pid_t pid) {
-    std::ifstream f("/proc/" + std::to_string(pid) + "/stat");
-    std::string text((std::istreambuf_iterator<char>(f)), {});
-    return text.substr(0, text.find(')') + 3);
-}
-
-std::string describe(const std::vector<pid_t>& pids) {
-    std::string all;
-    for (pid_t pid : pids) all += describe(pid) + "; ";
-    return all;
-}
-
-// True once `pid` has exited (a zombie the test has not reaped yet).
-bool has_exited(pid_t pid) {
-    auto p = proc_info(pid);
-    return !p || p->state == 'Z';
 }
 
 // --- CPU time: the whole machine's, and that of the stages we ran --------------------------
@@ -335,12 +257,7 @@ TEST(Stage09, WithoutMixedNoServerIsNeeded) {
 }
 
 TEST(Stage09, MixedWithoutAServerGivesOneHelpfulLineAndExit1) {
-    auto r = run({stage, "--demo", "mixed", "--port", std::to_string(unused_port())}, 20s);
-    EXPECT_FALSE(r.timed_out);
-    EXPECT_EQ(r.exit_code, 1); // require_server: exit 1 when nobody answers
-    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
-    EXPECT_NE(r.err.find("no server at 127.0.0.1:"), std::string::npos) << r.err;
-    EXPECT_EQ(r.out, "");
+    expect_no_server_answer({stage, "--demo", "mixed"});
 }
 
 TEST(Stage09, BadFlagsSayWhichAndExit2) {

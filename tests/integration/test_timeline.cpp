@@ -3,10 +3,9 @@
 
 #include <gtest/gtest.h>
 
-#include <sys/socket.h>
 #include <unistd.h>
 
-#include <fstream>
+#include <cstdio>
 
 using namespace harness;
 
@@ -18,24 +17,6 @@ const char* moments[] = {"start_ms", "connected_ms", "sent_ms", "first_byte_ms",
 
 bool built(const std::string& stage) {
     return ::access(stage_binary(stage).c_str(), X_OK) == 0;
-}
-
-struct TraceFile {
-    nlohmann::json header;
-    std::vector<nlohmann::json> pages;
-};
-
-TraceFile read_trace(const std::string& path) {
-    TraceFile t;
-    std::ifstream f(path);
-    for (std::string line; std::getline(f, line);) {
-        auto j = nlohmann::json::parse(line);
-        if (j["type"] == "header")
-            t.header = j;
-        else
-            t.pages.push_back(j);
-    }
-    return t;
 }
 
 TraceFile traced_run(const std::string& stage, int port, int count, const std::string& path) {
@@ -79,10 +60,7 @@ TEST(Trace, EveryStageWritesAllFiveMomentsInOrder) {
 }
 
 TEST(Trace, FailedPagesCarryTheirError) {
-    FakeServer fake([](int fd) {
-        if (read_request(fd).empty()) return;
-        ::send(fd, "garbage\r\n\r\n", 11, MSG_NOSIGNAL);
-    });
+    FakeServer fake(replies_with("garbage\r\n\r\n"));
     for (const char* stage : crawler_stages) {
         if (!built(stage)) continue;
         std::string path = temp_path(std::string(stage) + "_fail.jsonl");
