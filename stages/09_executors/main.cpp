@@ -36,6 +36,9 @@ int main(int argc, char** argv) {
                 60'000);
     cli.parse(argc, argv);
 
+    // Whole lines at once, also into a pipe or a file: the demos' tables and
+    // the report's page lines (stderr) then appear in the order they happened.
+    std::setvbuf(stdout, nullptr, _IOLBF, 0);
     std::vector<std::string> names = coro::demo_names();
     if (!demo.empty()) names = {demo};
 
