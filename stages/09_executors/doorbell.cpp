@@ -21,9 +21,12 @@ Doorbell::Doorbell() {
 }
 
 Doorbell::~Doorbell() {
-    drop_stale_answer();
-    answering_ = Task<void>(); // a parked answer() leaves the loop's lists first...
-    if (Loop* loop = Loop::current_or_null()) loop->unwatch(bell_.get()); // ...then the fd goes
+    drop_stale_answer(); // parked in a loop that has ended: just let it go
+    if (Loop* loop = Loop::current_or_null()) {
+        loop->forget(ring_);        // a parked answer() leaves this loop's lists...
+        loop->unwatch(bell_.get()); // ...and the eventfd its selector, before it closes
+    }
+    answering_ = Task<void>();
 }
 
 void Doorbell::expect() {

@@ -608,6 +608,9 @@ TEST_F(ThreadExecutors, DestroyedWhileACancelledOrDroppedJobStillRuns) {
         });
         ex.reset();
         EXPECT_EQ(finished, 2); // joined: both jobs ran to the end
+        // Its answering coroutine left the loop's lists, its eventfd the selector.
+        EXPECT_EQ(Loop::current().waiting(), 0u);
+        EXPECT_EQ(Loop::current().watched(), 0u);
         opener.join();
         co_await sleep(5ms); // the loop turns on without the executor's eventfd
     }());
