@@ -1,5 +1,6 @@
 #include "cli.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <cstdio>
 #include <cstdlib>
@@ -138,6 +139,17 @@ void add_client_flags(Cli& cli, ClientOptions& o) {
 
 void add_selector_flag(Cli& cli, std::string& selector) {
     cli.option("--selector", &selector, "event backend", {"epoll", "poll"});
+}
+
+int pool_size(const Cli& cli, int workers, int pages, int cap, const char* what) {
+    if (workers == 0) {
+        workers = std::min(pages, cap);
+        if (pages > cap)
+            std::fprintf(stderr,
+                         "%s: %d pages but only %d %s (the default cap); choose with --workers\n",
+                         cli.program().c_str(), pages, workers, what);
+    }
+    return std::min(workers, pages);
 }
 
 } // namespace ladder

@@ -57,4 +57,10 @@ void add_client_flags(Cli& cli, ClientOptions& options);
 // The flag of the event-driven stages: --selector epoll|poll.
 void add_selector_flag(Cli& cli, std::string& selector);
 
+// The size of 02's and 03's pool. `workers` is --workers, 0 when not given:
+// then one worker per page, at most `cap` (past it, a note on stderr names the
+// cap; `what` says what a worker is: "worker processes", "threads"). Never
+// more workers than pages: a worker without a page would only idle.
+int pool_size(const Cli& cli, int workers, int pages, int cap, const char* what);
+
 } // namespace ladder

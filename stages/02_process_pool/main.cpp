@@ -16,7 +16,6 @@
 #include <signal.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <exception>
@@ -62,15 +61,7 @@ int main(int argc, char** argv) {
                4096);
     cli.hidden("--crash-after", &crash_page, 0, 1'000'000);
     cli.parse(argc, argv);
-    if (workers == 0) {
-        workers = std::min(options.count, max_default_workers);
-        if (options.count > max_default_workers)
-            std::fprintf(stderr,
-                         "02_process_pool: %d pages but only %d worker processes (the "
-                         "default cap); choose with --workers\n",
-                         options.count, workers);
-    }
-    workers = std::min(workers, options.count); // a worker without a page would only idle
+    workers = pool_size(cli, workers, options.count, max_default_workers, "worker processes");
 
     Endpoint server = require_server("02_process_pool", options);
     StopSignals stop; // Ctrl-C writes to a pipe that the pool watches

@@ -12,7 +12,6 @@
 #include "thread_cost.hpp"
 #include "thread_pool.hpp"
 
-#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <exception>
@@ -36,15 +35,7 @@ int main(int argc, char** argv) {
     cli.option("--workers", &workers, "worker threads (default: one per page, at most 256)", 1,
                10'000);
     cli.parse(argc, argv);
-    if (workers == 0) {
-        workers = std::min(options.count, max_default_workers);
-        if (options.count > max_default_workers)
-            std::fprintf(stderr,
-                         "03_thread_pool: %d pages but only %d threads (the default "
-                         "cap); choose with --workers\n",
-                         options.count, workers);
-    }
-    workers = std::min(workers, options.count); // a thread without a page would only sleep
+    workers = pool_size(cli, workers, options.count, max_default_workers, "threads");
 
     Endpoint server = require_server("03_thread_pool", options);
     Report report("03_thread_pool", options);

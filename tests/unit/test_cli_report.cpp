@@ -86,6 +86,20 @@ TEST_F(CliTest, OnlyTheFirstEqualsSignSplits) {
 
 using CliDeathTest = CliTest;
 
+// 02's and 03's --workers: one per page by default, capped, never more than pages.
+TEST_F(CliTest, PoolSizeIsOnePerPageCappedAndNeverMoreThanThePages) {
+    testing::internal::CaptureStderr();
+    EXPECT_EQ(pool_size(cli, 0, 10, 64, "threads"), 10);
+    EXPECT_EQ(testing::internal::GetCapturedStderr(), ""); // below the cap: no note
+    testing::internal::CaptureStderr();
+    EXPECT_EQ(pool_size(cli, 0, 100, 64, "threads"), 64);
+    EXPECT_EQ(
+        testing::internal::GetCapturedStderr(),
+        "test_prog: 100 pages but only 64 threads (the default cap); choose with --workers\n");
+    EXPECT_EQ(pool_size(cli, 500, 100, 64, "threads"), 100); // a worker without a page idles
+    EXPECT_EQ(pool_size(cli, 5, 100, 64, "threads"), 5);
+}
+
 TEST_F(CliDeathTest, UnknownArgumentExitsTwo) {
     EXPECT_EXIT(parse({"--nope"}), ::testing::ExitedWithCode(2), one_line_naming("'--nope'"));
     EXPECT_EXIT(parse({"extra"}), ::testing::ExitedWithCode(2), one_line_naming("'extra'"));
