@@ -66,58 +66,46 @@ Mode sequential(int jobs, std::uint64_t size) {
     return m;
 }
 
-Task<Mode> in_threads(ThreadExecutor& threads, int jobs, std::uint64_t size) {
-    Mode m{"thread pool", 0, 0, {}};
-    auto start = Clock::now();
-    std::vector<Job<CpuAnswer>> running; // every job starts now...
-    for (int i = 0; i < jobs; ++i) {
-        std::uint64_t n = size_of(size, i), seed = seed_of(i);
-        running.push_back(run_in_executor(threads, [n, seed] { return cpu_job(n, seed); }));
-    }
-    for (auto& job : running) { // ...so awaiting them in turn takes as long as the slowest
-        CpuAnswer a = co_await job;
-        m.sums.push_back(a.sum);
-        m.cpu_s += a.cpu_s;
-    }
-    m.wall_s = seconds_since(start);
-    co_return m;
+// CPU job i of a run, started where it is to run. Each returns at once with
+// the job under way; the loop stays free until it awaits the Job.
+Job<CpuAnswer> in_a_thread(ThreadExecutor& threads, std::uint64_t size, int i) {
+    std::uint64_t n = size_of(size, i), seed = seed_of(i);
+    return run_in_executor(threads, [n, seed] { return cpu_job(n, seed); });
 }
 
-Task<Mode> in_processes(ProcessExecutor& processes, int jobs, std::uint64_t size) {
-    Mode m{"process pool", 0, 0, {}};
-    auto start = Clock::now();
-    std::vector<Job<std::string>> running;
-    for (int i = 0; i < jobs; ++i)
-        running.push_back(run_in_executor(
-            processes, "cpu", std::to_string(size_of(size, i)) + " " + std::to_string(seed_of(i))));
-    for (auto& job : running) {
-        CpuAnswer a = from_message(co_await job);
-        m.sums.push_back(a.sum);
-        m.cpu_s += a.cpu_s;
-    }
-    m.wall_s = seconds_since(start);
-    co_return m;
+Task<CpuAnswer> cpu_job_in_a_process(ProcessExecutor& processes, std::uint64_t size, int i) {
+    // A process job is a name and text both ways (process_executor.hpp).
+    co_return from_message(co_await processes.run("cpu", std::to_string(size_of(size, i)) + " " +
+                                                             std::to_string(seed_of(i))));
+}
+Job<CpuAnswer> in_a_process(ProcessExecutor& processes, std::uint64_t size, int i) {
+    return create_task(cpu_job_in_a_process(processes, size, i));
 }
 
 // An `async def` that does CPU work: it starts with the others, but once it
 // runs it keeps the loop's only thread until it is done.
-Task<CpuAnswer> cpu_job_on_the_loop(std::uint64_t n, std::uint64_t seed) {
+Task<CpuAnswer> cpu_job_on_the_loop(std::uint64_t size, int i) {
     co_await yield_now(); // all of them are "started" before any computes
-    co_return cpu_job(n, seed);
+    co_return cpu_job(size_of(size, i), seed_of(i));
+}
+Job<CpuAnswer> on_the_loop(std::uint64_t size, int i) {
+    return create_task(cpu_job_on_the_loop(size, i));
 }
 
-Task<Mode> on_the_loop(int jobs, std::uint64_t size) {
-    Mode m{"inline on loop", 0, 0, {}};
-    auto start = Clock::now();
+// Start every job with start(i), then await them in turn: they all run
+// meanwhile, so the awaiting takes as long as the slowest, not the sum.
+template <class Start>
+Task<Mode> all_started_at_once(std::string name, int jobs, Start start) {
+    Mode m{std::move(name), 0, 0, {}};
+    auto started = Clock::now();
     std::vector<Job<CpuAnswer>> running;
-    for (int i = 0; i < jobs; ++i)
-        running.push_back(create_task(cpu_job_on_the_loop(size_of(size, i), seed_of(i))));
+    for (int i = 0; i < jobs; ++i) running.push_back(start(i));
     for (auto& job : running) {
         CpuAnswer a = co_await job;
         m.sums.push_back(a.sum);
         m.cpu_s += a.cpu_s;
     }
-    m.wall_s = seconds_since(start);
+    m.wall_s = seconds_since(started);
     co_return m;
 }
 
@@ -125,9 +113,12 @@ Task<Mode> on_the_loop(int jobs, std::uint64_t size) {
 Task<std::vector<Mode>> all_modes(DemoContext& ctx, int jobs, std::uint64_t size) {
     std::vector<Mode> modes;
     modes.push_back(sequential(jobs, size));
-    modes.push_back(co_await in_threads(ctx.threads, jobs, size));
-    modes.push_back(co_await in_processes(ctx.processes, jobs, size));
-    modes.push_back(co_await on_the_loop(jobs, size));
+    modes.push_back(co_await all_started_at_once(
+        "thread pool", jobs, [&](int i) { return in_a_thread(ctx.threads, size, i); }));
+    modes.push_back(co_await all_started_at_once(
+        "process pool", jobs, [&](int i) { return in_a_process(ctx.processes, size, i); }));
+    modes.push_back(co_await all_started_at_once("inline on loop", jobs,
+                                                 [&](int i) { return on_the_loop(size, i); }));
     co_return modes;
 }
 
@@ -235,12 +226,8 @@ Task<LagFigures> lag_while(DemoContext& ctx, bool inline_jobs, int jobs) {
             cpu_job(size_of(ctx.size, i), seed_of(i));
         }
     } else {
-        std::vector<Job<CpuAnswer>> running;
-        for (int i = 0; i < jobs; ++i) {
-            std::uint64_t n = size_of(ctx.size, i), seed = seed_of(i);
-            running.push_back(run_in_executor(ctx.threads, [n, seed] { return cpu_job(n, seed); }));
-        }
-        for (auto& job : running) co_await job;
+        co_await all_started_at_once("thread pool", jobs,
+                                     [&](int i) { return in_a_thread(ctx.threads, ctx.size, i); });
     }
     stop = true;
     co_await ticking;
@@ -314,14 +301,12 @@ Task<double> blocking_part(DemoContext& ctx, Clock::time_point start, bool& fail
 }
 
 Task<double> process_part(DemoContext& ctx, Clock::time_point start, bool& failed) {
-    std::vector<Job<std::string>> running;
+    std::vector<Job<CpuAnswer>> running;
     for (int i = 0; i < process_jobs; ++i)
-        running.push_back(run_in_executor(ctx.processes, "cpu",
-                                          std::to_string(size_of(ctx.size, i)) + " " +
-                                              std::to_string(seed_of(i))));
+        running.push_back(in_a_process(ctx.processes, ctx.size, i));
     for (auto& job : running) {
         try {
-            from_message(co_await job);
+            co_await job;
         } catch (const std::exception& e) {
             say(ctx, "  a process job failed: %s\n", e.what());
             failed = true;
