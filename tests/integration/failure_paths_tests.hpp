@@ -54,7 +54,7 @@ TEST_P(FailurePaths, NoServerGivesOneHelpfulLineAndExit1) {
 }
 
 // The server dies mid-run: the page in flight is cut short and every later
-// connect is refused, so the rest fail at once, far within one --timeout-ms.
+// connect is refused or reset, so the rest fail at once, far within one --timeout-ms.
 // (The seed's busy loop swallows every error and would spin forever here.)
 TEST_P(FailurePaths, ServerKilledMidRunFailsTheRestAtOnceAndExits1) {
     Server server({"--delay-ms", "50"});
@@ -73,9 +73,23 @@ TEST_P(FailurePaths, ServerKilledMidRunFailsTheRestAtOnceAndExits1) {
     EXPECT_GE(j["ok"].get<int>(), 3);
     EXPECT_GT(j["failed"].get<int>(), 0);
     EXPECT_EQ(j["ok"].get<int>() + j["failed"].get<int>(), 30);
-    EXPECT_TRUE(contains(j["errors"].dump(), "Connection refused")) << j["errors"];
-    for (const auto& e : j["errors"])
-        EXPECT_FALSE(contains(e.get<std::string>(), "timed out")) << e;
+    // The report keeps only the first few errors, and which come first is a
+    // race: with a pool, the pages in flight are cut short ("empty response",
+    // "reset") and a connect racing the kill is reset, so "refused" may fall
+    // outside them. Each kept error must still be one way a dead server shows,
+    // never a timeout.
+    for (const auto& e : j["errors"]) {
+        auto text = e.get<std::string>();
+        EXPECT_TRUE(contains(text, "Connection refused") || contains(text, "Connection reset") ||
+                    contains(text, "empty response") || contains(text, "truncated"))
+            << text;
+        EXPECT_FALSE(contains(text, "timed out")) << text;
+    }
+    // One page at a time: the page in flight ends only once the dead server's
+    // sockets are closed, its listener among them, so the next connect is refused.
+    if (!pool()) {
+        EXPECT_TRUE(contains(j["errors"].dump(), "Connection refused")) << j["errors"];
+    }
 }
 
 TEST_P(FailurePaths, GarbageReplyIsAReportedFailure) {
