@@ -329,3 +329,25 @@ TEST(Stage09, ServerKilledDuringMixedFailsEveryWaitingCallAndExits1) {
     ASSERT_EQ(j["demos"].size(), 1u);
     EXPECT_FALSE(j["demos"][0]["ok"].get<bool>()) << j["demos"][0].dump();
 }
+
+// A server that answers garbage, or cuts its answer short: the blocking calls
+// (pool threads, 01's fetch_page) and the pages (the loop, 07's fetch) each
+// fail with a line that says what was wrong; the CPU jobs still finish, and
+// the stage exits 1 without waiting out a timeout.
+TEST(Stage09, GarbageOrTruncatedRepliesFailEveryCallAndExit1) {
+    const std::vector<std::pair<std::string, std::string>> replies = {
+        {"hello, I am not HTTP\r\n\r\n", "not an HTTP response"},
+        {"HTTP/1.0 200 OK\r\nContent-Length: 100\r\n\r\n{\"path\":", "truncated"},
+    };
+    for (const auto& [reply, error] : replies) {
+        auto r = run_against(replies_with(reply),
+                             with({stage, "--demo", "mixed", "--count", "4", "--json", "--quiet"},
+                                  small),
+                             30s);
+        auto j = expect_every_page_failed(r, 3 + 4, error);
+        EXPECT_EQ(j["ok"], 0);
+        EXPECT_LT(j["wall_s"].get<double>(), 10.0) << "it waited out a timeout";
+        ASSERT_EQ(j["demos"].size(), 1u);
+        EXPECT_FALSE(j["demos"][0]["ok"].get<bool>()) << j["demos"][0].dump();
+    }
+}
