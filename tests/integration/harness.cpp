@@ -20,7 +20,6 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
-#include <iterator>
 #include <sstream>
 #include <stdexcept>
 
@@ -400,8 +399,19 @@ TraceFile read_trace(const std::string& path) {
 }
 
 std::string slurp(const std::string& path) {
-    std::ifstream f(path);
-    return std::string((std::istreambuf_iterator<char>(f)), {});
+    // Plain read(), not an ifstream: reading /proc/PID/... of a process that
+    // exits meanwhile fails with ESRCH, which libstdc++'s filebuf turns into
+    // an exception. Here it just ends the text, as for a file that is gone.
+    std::string text;
+    ladder::Fd f(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!f) return text;
+    char buf[4096];
+    for (;;) {
+        ssize_t n = ::read(f.get(), buf, sizeof buf);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return text;
+        text.append(buf, static_cast<std::size_t>(n));
+    }
 }
 
 std::string temp_path(const std::string& name) {

@@ -11,7 +11,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <fstream>
 #include <sstream>
 
 using namespace harness;
@@ -36,8 +35,7 @@ int raw_exchange(int port, const std::string& bytes) {
 }
 
 double cpu_seconds(pid_t pid) {
-    std::ifstream f("/proc/" + std::to_string(pid) + "/stat");
-    std::string text((std::istreambuf_iterator<char>(f)), {});
+    std::string text = slurp("/proc/" + std::to_string(pid) + "/stat");
     std::istringstream rest(text.substr(text.rfind(')') + 2));
     std::string field;
     long utime = 0, stime = 0;

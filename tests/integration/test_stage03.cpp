@@ -5,7 +5,7 @@
 #include "failure_paths_tests.hpp"
 #include "pool_tests.hpp"
 
-#include <fstream>
+#include <sstream>
 
 using namespace harness;
 using namespace failure_paths;
@@ -28,7 +28,7 @@ const std::string stage = stage_binary("03_thread_pool");
 
 // "Threads:" in /proc/PID/status: how many threads the process has now.
 int thread_count(pid_t pid) {
-    std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+    std::istringstream status(slurp("/proc/" + std::to_string(pid) + "/status"));
     std::string key;
     while (status >> key) {
         if (key == "Threads:") {
