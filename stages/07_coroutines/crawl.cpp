@@ -37,9 +37,7 @@ Task<Page> fetch(const Endpoint& server, const std::string& path, Clock::time_po
     co_return check_response(response, path);
 }
 
-namespace {
-
-// One page, start to end, errors included: 01's loop body as a coroutine.
+// 01's loop body as a coroutine.
 Task<void> crawl_page(const Endpoint& server, int page, std::chrono::milliseconds timeout,
                       Report& report) {
     report.page_started(page);
@@ -57,8 +55,6 @@ Task<void> crawl_page(const Endpoint& server, int page, std::chrono::millisecond
     }
     if (times) report.page_times(page, *times);
 }
-
-} // namespace
 
 Task<void> crawl(const Endpoint& server, const ClientOptions& options, Report& report) {
     std::vector<Task<void>> pages;

@@ -7,6 +7,7 @@
 #include "report.hpp"
 #include "task.hpp"
 
+#include <chrono>
 #include <cstddef>
 #include <string>
 
@@ -23,6 +24,12 @@ struct Page {
 // With `times` (for --trace) it notes when it connected, sent and got the first byte.
 Task<Page> fetch(const Endpoint& server, const std::string& path, Clock::time_point deadline,
                  PageTimes* times = nullptr);
+
+// One page, start to end, errors included (01's loop body as a coroutine):
+// page_started, fetch, then page_ok or page_failed: a failed page is
+// reported, not thrown. `server` and `report` must outlive the task.
+Task<void> crawl_page(const Endpoint& server, int page, std::chrono::milliseconds timeout,
+                      Report& report);
 
 // Every page at once, each reported as it ends: a failed page does not stop
 // the others. `server`, `options` and `report` must outlive the task.
