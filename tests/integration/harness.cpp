@@ -293,6 +293,23 @@ void expect_report_keys(const nlohmann::json& report, const std::vector<std::str
     for (const auto& key : keys) EXPECT_TRUE(report.contains(key)) << key << " in " << report;
 }
 
+void expect_every_page_ok(const nlohmann::json& report, const std::string& stage, int pages,
+                          int at_once) {
+    EXPECT_EQ(report["stage"], stage);
+    EXPECT_EQ(report["ok"], pages);
+    EXPECT_EQ(report["failed"], 0);
+    EXPECT_TRUE(report["errors"].empty()) << report["errors"];
+    EXPECT_GT(report["bytes"].get<long>(), pages * 60); // a JSON page and its headers
+    EXPECT_EQ(report["peak_in_flight"], at_once);
+}
+
+void expect_server_saw(Server& server, int pages, int at_once) {
+    auto s = server.stats();
+    EXPECT_EQ(s["served"], pages);
+    EXPECT_EQ(s["peak_open_connections"], at_once);
+    EXPECT_EQ(s["peak_waiting"], at_once);
+}
+
 void expect_no_server_answer(std::vector<std::string> argv) {
     argv.insert(argv.end(), {"--port", std::to_string(unused_port())});
     auto r = run(argv, 20s);
@@ -338,6 +355,12 @@ std::optional<ProcInfo> proc_info(pid_t pid) {
     std::istringstream rest(text.substr(paren + 2));
     ProcInfo p;
     if (!(rest >> p.state >> p.ppid >> p.pgrp)) return std::nullopt;
+    // Fields 6 to 13 (session ... cmajflt), then 14 utime and 15 stime, in clock ticks.
+    std::string skipped;
+    for (int field = 6; field <= 13; ++field) rest >> skipped;
+    long long utime = 0, stime = 0;
+    if (rest >> utime >> stime)
+        p.cpu_s = static_cast<double>(utime + stime) / static_cast<double>(::sysconf(_SC_CLK_TCK));
     return p;
 }
 

@@ -124,6 +124,13 @@ RunResult run_against(std::function<void(int fd)> serve, std::vector<std::string
 
 // The report has every key common/report.hpp writes, and the stage's own `extra` ones.
 void expect_report_keys(const nlohmann::json& report, const std::vector<std::string>& extra = {});
+// A run of `stage` in which all `pages` pages came back ok, each with a page's
+// worth of bytes, and at most `at_once` of them were in flight (the client's count).
+void expect_every_page_ok(const nlohmann::json& report, const std::string& stage, int pages,
+                          int at_once);
+// The server's own view of that run: `pages` served, and at the peak exactly
+// `at_once` connections open and `at_once` requests waiting out their delay.
+void expect_server_saw(Server& server, int pages, int at_once);
 // Every error the report kept contains `part` (and there is one at least).
 void expect_errors_contain(const nlohmann::json& report, const std::string& part);
 // A run in which each of `pages` pages failed with an error containing `part`,
@@ -155,6 +162,7 @@ int count_open_fds();
 struct ProcInfo {
     char state = '?'; // R, S, Z (exited, not yet reaped), ...
     pid_t ppid = 0, pgrp = 0;
+    double cpu_s = 0; // user + system CPU time so far
 };
 // From /proc/PID/stat; nullopt once the process is gone (reaped).
 std::optional<ProcInfo> proc_info(pid_t pid);

@@ -11,7 +11,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <sstream>
 
 using namespace harness;
 using Clock = std::chrono::steady_clock;
@@ -32,18 +31,6 @@ int raw_exchange(int port, const std::string& bytes) {
         p.feed(std::string_view(buf, n));
     p.finish();
     return p.status();
-}
-
-double cpu_seconds(pid_t pid) {
-    std::string text = slurp("/proc/" + std::to_string(pid) + "/stat");
-    std::istringstream rest(text.substr(text.rfind(')') + 2));
-    std::string field;
-    long utime = 0, stime = 0;
-    for (int i = 3; i <= 15 && rest >> field; ++i) {
-        if (i == 14) utime = std::stol(field);
-        if (i == 15) stime = std::stol(field);
-    }
-    return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
 }
 
 } // namespace
@@ -201,10 +188,11 @@ TEST(Server, KeepsServingWhenOutOfFileDescriptorsWithoutSpinning) {
 
     std::vector<ladder::Fd> idle; // more silent clients than the server has fds
     for (int i = 0; i < 40; ++i) idle.push_back(connect_to(port));
-    double cpu_before = cpu_seconds(child.pid());
+    auto before = proc_info(child.pid());
     std::this_thread::sleep_for(1s);
-    double cpu_used = cpu_seconds(child.pid()) - cpu_before;
-    EXPECT_LT(cpu_used, 0.5) << "the server spins while out of fds";
+    auto after = proc_info(child.pid());
+    ASSERT_TRUE(before && after) << "the server died while out of fds";
+    EXPECT_LT(after->cpu_s - before->cpu_s, 0.5) << "the server spins while out of fds";
 
     idle.clear(); // free the fds: the server must recover and answer again
     EXPECT_TRUE(eventually(

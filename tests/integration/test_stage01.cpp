@@ -22,20 +22,12 @@ TEST(Stage01, FetchesEveryPageOneAtATime) {
     ASSERT_EQ(r.exit_code, 0) << r.err;
     auto j = r.json();
     expect_report_keys(j);
-    EXPECT_EQ(j["stage"], "01_blocking");
     EXPECT_EQ(j["requests"], 6);
-    EXPECT_EQ(j["ok"], 6);
-    EXPECT_EQ(j["failed"], 0);
-    EXPECT_GT(j["bytes"].get<long>(), 6 * 60);
-    EXPECT_EQ(j["peak_in_flight"], 1);
-    EXPECT_TRUE(j["errors"].empty());
+    expect_every_page_ok(j, "01_blocking", 6, 1);
     // Six pages one after another cannot take less than six delays.
     EXPECT_GE(j["wall_s"].get<double>(), 6 * 0.050);
     // The server's view: all six served, never two connections open at once.
-    auto s = server.stats();
-    EXPECT_EQ(s["served"], 6);
-    EXPECT_EQ(s["peak_open_connections"], 1);
-    EXPECT_EQ(s["peak_waiting"], 1);
+    expect_server_saw(server, 6, 1);
 }
 
 TEST(Stage01, PrintsOneSummaryLineAndPerPageLines) {
