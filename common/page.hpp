@@ -5,10 +5,17 @@
 #include "http.hpp"
 #include "net.hpp"
 
+#include <cstddef>
 #include <string>
 #include <string_view>
 
 namespace ladder {
+
+// What a fetched page gives the report: its HTTP status and size.
+struct Page {
+    int status = 0;
+    std::size_t bytes = 0; // the whole response, headers included
+};
 
 // Page 0 is "/", page i is "/i".
 std::string page_path(int page);

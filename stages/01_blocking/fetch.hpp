@@ -3,18 +3,13 @@
 #pragma once
 
 #include "net.hpp"
+#include "page.hpp"
 #include "trace.hpp"
 
 #include <chrono>
-#include <cstddef>
 #include <string>
 
 namespace ladder {
-
-struct Page {
-    int status = 0;
-    std::size_t bytes = 0; // the whole response, headers included
-};
 
 // connect, send, recv until EOF — each call waits inside the kernel until it
 // is done. Throws SysError, TimeoutError (after `timeout`) or HttpError.

@@ -7,7 +7,7 @@
 // still waits for its page, but the waits overlap: N pages take about one
 // delay instead of N.
 #include "cli.hpp"
-#include "fetch.hpp"
+#include "01_blocking/fetch.hpp"
 #include "page.hpp"
 #include "process_pool.hpp"
 #include "report.hpp"

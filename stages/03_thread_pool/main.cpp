@@ -6,7 +6,7 @@
 // N pages take about one delay instead of N. Threads share memory, so the one
 // thing they share here — the Report — is guarded by a mutex.
 #include "cli.hpp"
-#include "fetch.hpp"
+#include "01_blocking/fetch.hpp"
 #include "page.hpp"
 #include "report.hpp"
 #include "thread_cost.hpp"

@@ -2,8 +2,9 @@
 // so we ask again, and again, until the answer is yes.
 #pragma once
 
-#include "fetch.hpp" // Page: the same result 01's fetch_page() returns
 #include "net.hpp"
+#include "page.hpp" // Page: the same result 01's fetch_page() returns
+#include "trace.hpp"
 
 #include <chrono>
 #include <string>

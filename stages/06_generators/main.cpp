@@ -43,8 +43,8 @@ Generator fetch(Selector& selector, const Endpoint& server, std::string path, Pa
 }
 
 // One page: its Task, and the time by which it must be done.
-struct Page {
-    Page(Clock::time_point deadline_, Generator coro)
+struct PageTask {
+    PageTask(Clock::time_point deadline_, Generator coro)
         : deadline(deadline_), task(std::move(coro)) {}
     Clock::time_point deadline;
     Task task;
@@ -64,12 +64,12 @@ std::string describe(std::exception_ptr error) {
 // oldest unfinished page is always the next one to time out: no heap needed.
 class Deadlines {
   public:
-    Deadlines(std::deque<Page>& pages, std::chrono::milliseconds timeout)
+    Deadlines(std::deque<PageTask>& pages, std::chrono::milliseconds timeout)
         : pages_(pages), timeout_(timeout) {}
 
     // How long select() may sleep before the next page times out.
     Timeout time_left() {
-        Page* p = oldest_unfinished();
+        PageTask* p = oldest_unfinished();
         if (!p) return std::nullopt;
         return p->deadline - Clock::now();
     }
@@ -78,7 +78,7 @@ class Deadlines {
     // co_yield where it waits — the loop enforces --timeout-ms.
     void time_out_overdue() {
         auto now = Clock::now();
-        while (Page* p = oldest_unfinished()) {
+        while (PageTask* p = oldest_unfinished()) {
             if (p->deadline > now) break;
             p->task.cancel(std::make_exception_ptr(TimeoutError(
                 "timed out after " + std::to_string(timeout_.count()) + " ms (--timeout-ms)")));
@@ -87,12 +87,12 @@ class Deadlines {
     }
 
   private:
-    Page* oldest_unfinished() {
+    PageTask* oldest_unfinished() {
         while (oldest_ < pages_.size() && pages_[oldest_].task.done()) ++oldest_;
         return oldest_ < pages_.size() ? &pages_[oldest_] : nullptr;
     }
 
-    std::deque<Page>& pages_;
+    std::deque<PageTask>& pages_;
     std::chrono::milliseconds timeout_;
     std::size_t oldest_ = 0;
 };
@@ -119,10 +119,10 @@ int main(int argc, char** argv) {
     // page, not delays.
     int pages_left = options.count;
     std::vector<PageTimes> times(static_cast<std::size_t>(options.count)); // for --trace
-    std::deque<Page> pages; // a deque never moves its elements: futures point at the tasks
+    std::deque<PageTask> pages; // a deque never moves its elements: futures point at the tasks
     for (int i = 0; i < options.count; ++i) {
         report.page_started(i);
-        Page& page = pages.emplace_back(Clock::now() + timeout,
+        PageTask& page = pages.emplace_back(Clock::now() + timeout,
                                         fetch(*selector, server, page_path(i), times[i]));
         // A Task is a Future: once fetch() has returned or thrown, record the page.
         page.task.add_done_callback([&report, &pages_left, &times, i](Future& done) {

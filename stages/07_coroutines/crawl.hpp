@@ -4,6 +4,7 @@
 
 #include "cli.hpp"
 #include "net.hpp"
+#include "page.hpp"
 #include "report.hpp"
 #include "task.hpp"
 
@@ -12,11 +13,6 @@
 #include <string>
 
 namespace ladder::coro {
-
-struct Page {
-    int status = 0;
-    std::size_t bytes = 0; // the whole response, headers included
-};
 
 // connect, send the GET, read until the server closes, check the page.
 // Throws SysError, TimeoutError (at `deadline`) or HttpError. `server` and

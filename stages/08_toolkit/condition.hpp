@@ -12,7 +12,7 @@
 #pragma once
 
 #include "lock.hpp"
-#include "task.hpp"
+#include "07_coroutines/task.hpp"
 #include "waitlist.hpp"
 
 #include <cstddef>

@@ -3,7 +3,7 @@
 #include "error.hpp"
 #include "event.hpp"
 #include "http.hpp"
-#include "io.hpp"
+#include "07_coroutines/io.hpp"
 #include "job.hpp"
 #include "lock.hpp"
 #include "page.hpp"

@@ -5,7 +5,7 @@
 #include "cli.hpp"
 #include "net.hpp"
 #include "report.hpp"
-#include "task.hpp"
+#include "07_coroutines/task.hpp"
 
 #include <nlohmann/json.hpp>
 

@@ -14,8 +14,8 @@
 #pragma once
 
 #include "event.hpp"
-#include "loop.hpp"
-#include "task.hpp"
+#include "07_coroutines/loop.hpp"
+#include "07_coroutines/task.hpp"
 
 #include <coroutine>
 #include <cstdint>

@@ -4,7 +4,7 @@
 // experiment against the slow server with the time the idea predicts.
 #include "cli.hpp"
 #include "demos.hpp"
-#include "loop.hpp"
+#include "07_coroutines/loop.hpp"
 #include "page.hpp"
 #include "report.hpp"
 #include "signals.hpp"

@@ -8,7 +8,7 @@
 #pragma once
 
 #include "event.hpp"
-#include "task.hpp"
+#include "07_coroutines/task.hpp"
 #include "waitlist.hpp"
 
 #include <cstddef>

@@ -5,8 +5,8 @@
 // the selector exactly until the earliest one. A sleep is a Waiter with no fd.
 #pragma once
 
-#include "lists.hpp"
-#include "loop.hpp"
+#include "07_coroutines/lists.hpp"
+#include "07_coroutines/loop.hpp"
 
 #include <chrono>
 #include <coroutine>

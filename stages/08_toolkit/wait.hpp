@@ -13,7 +13,7 @@
 #include "event.hpp"
 #include "job.hpp"
 #include "sleep.hpp"
-#include "task.hpp"
+#include "07_coroutines/task.hpp"
 
 #include <algorithm>
 #include <chrono>

@@ -12,8 +12,8 @@
 // wake-up is never lost (see `on_lost_wakeup`).
 #pragma once
 
-#include "lists.hpp"
-#include "loop.hpp"
+#include "07_coroutines/lists.hpp"
+#include "07_coroutines/loop.hpp"
 
 #include <coroutine>
 #include <cstddef>

@@ -1,11 +1,11 @@
 #include "demos.hpp"
 #include "cpu_job.hpp"
-#include "crawl.hpp"
-#include "fetch.hpp"
-#include "job.hpp"
+#include "07_coroutines/crawl.hpp"
+#include "01_blocking/fetch.hpp"
+#include "08_toolkit/job.hpp"
 #include "page.hpp"
-#include "sleep.hpp"
-#include "thread_cost.hpp"
+#include "08_toolkit/sleep.hpp"
+#include "03_thread_pool/thread_cost.hpp"
 
 #include <algorithm>
 #include <chrono>

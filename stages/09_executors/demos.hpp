@@ -6,7 +6,7 @@
 #include "net.hpp"
 #include "process_executor.hpp"
 #include "report.hpp"
-#include "task.hpp"
+#include "07_coroutines/task.hpp"
 #include "thread_executor.hpp"
 
 #include <nlohmann/json.hpp>

@@ -1,6 +1,6 @@
 #include "doorbell.hpp"
 #include "error.hpp"
-#include "io.hpp"
+#include "07_coroutines/io.hpp"
 
 #include <sys/eventfd.h>
 #include <unistd.h>

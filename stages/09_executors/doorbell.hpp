@@ -12,10 +12,10 @@
 // run, the loop sleeps in epoll_wait like for any socket.
 #pragma once
 
-#include "lists.hpp"
-#include "loop.hpp"
+#include "07_coroutines/lists.hpp"
+#include "07_coroutines/loop.hpp"
 #include "net.hpp"
-#include "task.hpp"
+#include "07_coroutines/task.hpp"
 
 #include <coroutine>
 #include <memory>

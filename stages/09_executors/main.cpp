@@ -3,7 +3,7 @@
 // experiment (seed 000's rule of thumb; seed 004's test9).
 #include "cli.hpp"
 #include "demos.hpp"
-#include "loop.hpp"
+#include "07_coroutines/loop.hpp"
 #include "page.hpp"
 #include "process_executor.hpp"
 #include "report.hpp"

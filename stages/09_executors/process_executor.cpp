@@ -1,5 +1,5 @@
 #include "process_executor.hpp"
-#include "io.hpp"
+#include "07_coroutines/io.hpp"
 
 #include <utility>
 

@@ -12,10 +12,10 @@
 // coroutine that handed the job out waits on it in the loop's selector.
 #pragma once
 
-#include "job.hpp"
-#include "process_pool.hpp"
-#include "task.hpp"
-#include "waitlist.hpp"
+#include "08_toolkit/job.hpp"
+#include "02_process_pool/process_pool.hpp"
+#include "07_coroutines/task.hpp"
+#include "08_toolkit/waitlist.hpp"
 
 #include <map>
 #include <stdexcept>

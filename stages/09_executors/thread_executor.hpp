@@ -14,8 +14,8 @@
 #pragma once
 
 #include "doorbell.hpp"
-#include "job.hpp"
-#include "thread_pool.hpp"
+#include "08_toolkit/job.hpp"
+#include "03_thread_pool/thread_pool.hpp"
 
 #include <exception>
 #include <future>

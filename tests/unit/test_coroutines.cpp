@@ -1,12 +1,12 @@
 // Stage 07's coroutine toolkit piece by piece: the loop's lists, Task, run and
 // spawn, gather, and the I/O awaitables (the last against epoll and poll).
 #include "error.hpp"
-#include "gather.hpp"
-#include "io.hpp"
-#include "lists.hpp"
-#include "loop.hpp"
+#include "07_coroutines/gather.hpp"
+#include "07_coroutines/io.hpp"
+#include "07_coroutines/lists.hpp"
+#include "07_coroutines/loop.hpp"
 #include "net.hpp"
-#include "task.hpp"
+#include "07_coroutines/task.hpp"
 
 #include <gtest/gtest.h>
 

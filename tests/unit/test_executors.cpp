@@ -12,12 +12,12 @@
 // ProcessExecutor before anything else, and every thread test joins its
 // threads before it ends (a ThreadExecutor's destructor does), so each fork
 // happens in a process with no thread of ours besides the main one.
-#include "cpu_job.hpp"
-#include "doorbell.hpp"
-#include "job.hpp"
-#include "process_executor.hpp"
-#include "sleep.hpp"
-#include "thread_executor.hpp"
+#include "09_executors/cpu_job.hpp"
+#include "09_executors/doorbell.hpp"
+#include "08_toolkit/job.hpp"
+#include "09_executors/process_executor.hpp"
+#include "08_toolkit/sleep.hpp"
+#include "09_executors/thread_executor.hpp"
 
 #include <gtest/gtest.h>
 

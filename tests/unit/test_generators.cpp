@@ -1,8 +1,8 @@
 // Stage 06's Future, Task and yield-from trampoline, without sockets: the test
 // plays the event loop and completes the futures itself.
-#include "future.hpp"
-#include "generator.hpp"
-#include "task.hpp"
+#include "06_generators/future.hpp"
+#include "06_generators/generator.hpp"
+#include "06_generators/task.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,7 +1,7 @@
 // ThreadPool (stages/03_thread_pool/thread_pool.hpp): results and exceptions
 // through futures, a bounded number of threads, a clean join. Run it under
 // TSan too: meson setup build-tsan -Db_sanitize=thread -Db_lundef=false
-#include "thread_pool.hpp"
+#include "03_thread_pool/thread_pool.hpp"
 
 #include <gtest/gtest.h>
 

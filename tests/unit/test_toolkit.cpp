@@ -2,13 +2,13 @@
 // as_completed/gather, Lock, Event, Condition, Semaphore, Queue. Orders are
 // decided by the loop (deadlines, FIFO lists), not by wall-clock luck; the
 // only time bounds are "cancelled long before the 10 s it would have slept".
-#include "condition.hpp"
-#include "job.hpp"
-#include "lock.hpp"
-#include "queue.hpp"
-#include "semaphore.hpp"
-#include "sleep.hpp"
-#include "wait.hpp"
+#include "08_toolkit/condition.hpp"
+#include "08_toolkit/job.hpp"
+#include "08_toolkit/lock.hpp"
+#include "08_toolkit/queue.hpp"
+#include "08_toolkit/semaphore.hpp"
+#include "08_toolkit/sleep.hpp"
+#include "08_toolkit/wait.hpp"
 
 #include <gtest/gtest.h>
 
