@@ -68,9 +68,9 @@ int main(int argc, char** argv) {
     Report report("02_process_pool", options);
     auto timeout = std::chrono::milliseconds(options.timeout_ms);
 
-    // The job, run inside a worker process: a page index in, the reply out.
-    // fetch_page's errors are thrown, and come back to the parent as text.
-    auto fetch_job = [&](const std::string& request) {
+    // What each worker runs, inside its own process: a page index in, the
+    // reply out. fetch_page's errors are thrown, and come back as text.
+    auto fetch_in_worker = [&](const std::string& request) {
         int page = std::stoi(request);
         if (page == crash_page) ::kill(::getpid(), SIGKILL); // --crash-after N
         PageTimes times;
@@ -93,7 +93,7 @@ int main(int argc, char** argv) {
         },
     };
     try {
-        ProcessPool pool(workers, fetch_job); // fork now, before the big allocations
+        ProcessPool pool(workers, fetch_in_worker); // fork now, before the big allocations
         std::vector<std::string> requests;
         for (int page = 0; page < options.count; ++page) requests.push_back(std::to_string(page));
         if (!pool.map(requests, callbacks, stop.fd())) {

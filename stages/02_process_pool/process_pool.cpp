@@ -28,19 +28,19 @@ void close_fds_except(int keep) {
     ::close_range(static_cast<unsigned>(keep) + 1, ~0u, 0);
 }
 
-// A reply starts with '+' (the job's answer follows) or '-' (what it threw).
-std::string run_job(const Job& job, const std::string& request) {
+// A reply starts with '+' (the function's answer follows) or '-' (what it threw).
+std::string run_job(const WorkerFunction& function, const std::string& request) {
     try {
-        return "+" + job(request);
+        return "+" + function(request);
     } catch (const std::exception& e) {
         return std::string("-") + e.what();
     } catch (...) {
-        return "-the job threw something that is not a std::exception";
+        return "-the worker function threw something that is not a std::exception";
     }
 }
 
 // The child's whole life, right after fork(). Never returns.
-[[noreturn]] void worker_main(int socket, const Job& job, pid_t parent) {
+[[noreturn]] void worker_main(int socket, const WorkerFunction& function, pid_t parent) {
     // Second line of defence: if the parent dies without reaping us (even by
     // SIGKILL), the kernel kills this worker too. The check after it covers a
     // parent that died before the prctl.
@@ -53,7 +53,8 @@ std::string run_job(const Job& job, const std::string& request) {
     close_fds_except(socket);
     try {
         // The worker loop: wait for a request, run it, send the reply.
-        while (auto request = recv_message(socket)) send_message(socket, run_job(job, *request));
+        while (auto request = recv_message(socket))
+            send_message(socket, run_job(function, *request));
     } catch (...) {
         ::_exit(1); // the parent vanished in the middle of a message
     }
@@ -73,7 +74,7 @@ std::string describe_end(pid_t pid, int status) {
 
 } // namespace
 
-ProcessPool::ProcessPool(int workers, Job job) : job_(std::move(job)) {
+ProcessPool::ProcessPool(int workers, WorkerFunction function) : function_(std::move(function)) {
     if (workers < 1) throw std::invalid_argument("a process pool needs at least one worker");
     workers_.reserve(static_cast<std::size_t>(workers));
     try {
@@ -96,7 +97,7 @@ void ProcessPool::start_worker() {
     pid_t parent = ::getpid();
     pid_t pid = ::fork();
     if (pid < 0) throw_errno("fork", "worker " + std::to_string(workers_.size() + 1));
-    if (pid == 0) worker_main(child_end.get(), job_, parent);
+    if (pid == 0) worker_main(child_end.get(), function_, parent);
     // Parent: child_end closes when this function returns, so the worker holds
     // the only copy; when it dies, our end reads end of stream.
     workers_.push_back(Worker{pid, std::move(parent_end)});

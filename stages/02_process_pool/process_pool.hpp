@@ -1,7 +1,7 @@
 // A pool of forked worker processes — the seed's ProcessPoolExecutor, by hand.
 //
 // Each worker is a copy of this process, forked once, that loops: read a
-// request from its socketpair, run the job on it, write the reply back. The
+// request from its socketpair, run the worker function on it, write the reply back. The
 // parent keeps every worker busy with one request at a time and waits on all
 // their sockets with poll(). A socket that ends before its reply means the
 // worker died: its request fails, the parent reaps the worker, and the
@@ -21,7 +21,7 @@ namespace ladder {
 // What a worker runs, inside its own process: one request in, one reply out.
 // It may throw (the exception's text comes back) or even crash (the parent
 // finds out and carries on).
-using Job = std::function<std::string(const std::string& request)>;
+using WorkerFunction = std::function<std::string(const std::string& request)>;
 
 // A request's outcome, as the parent sees it.
 struct Outcome {
@@ -34,7 +34,7 @@ class ProcessPool {
     // Forks `workers` processes now, before the caller allocates much: each
     // child gets a copy of the parent's memory. Throws SysError if a fork
     // fails (after stopping the workers already started).
-    ProcessPool(int workers, Job job);
+    ProcessPool(int workers, WorkerFunction function);
     ~ProcessPool(); // stop()s whatever is still running: never leaves a worker behind
     ProcessPool(const ProcessPool&) = delete;
     ProcessPool& operator=(const ProcessPool&) = delete;
@@ -83,7 +83,7 @@ class ProcessPool {
     static std::size_t index(int worker) noexcept { return static_cast<std::size_t>(worker); }
     std::string reap(Worker& w); // waitpid; returns how the worker ended
 
-    Job job_;
+    WorkerFunction function_;
     std::vector<Worker> workers_;
 };
 

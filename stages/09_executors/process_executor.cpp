@@ -9,7 +9,7 @@ namespace {
 
 // The one job the pool's workers know: look the name up, run that job.
 // A request is "name\nargument".
-ladder::Job dispatch(ProcessExecutor::NamedJobs jobs) {
+ladder::WorkerFunction dispatch(ProcessExecutor::NamedJobs jobs) {
     return [jobs = std::move(jobs)](const std::string& request) {
         auto newline = request.find('\n');
         auto found = jobs.find(request.substr(0, newline));

@@ -31,7 +31,7 @@ struct ProcessJobError : std::runtime_error {
 
 class ProcessExecutor {
   public:
-    using NamedJobs = std::map<std::string, ladder::Job>; // name -> what a worker runs
+    using NamedJobs = std::map<std::string, ladder::WorkerFunction>; // name -> what a worker runs
 
     // Forks `workers` processes now. Make it before any thread starts (a
     // ThreadExecutor): fork() copies only the calling thread, and a lock

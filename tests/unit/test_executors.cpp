@@ -40,7 +40,7 @@
 #include <thread>
 #include <vector>
 
-using namespace ladder::coro; // its Job, not 02's ladder::Job (a worker's function)
+using namespace ladder::coro;
 using ladder::Clock;
 using ladder::cpu_job;
 using ladder::CpuAnswer;
