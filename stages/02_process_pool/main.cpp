@@ -1,14 +1,15 @@
 // 02_process_pool — 01_blocking plus one idea: run the same blocking fetch in
 // several processes at once (the seed's ProcessPoolExecutor).
 //
-// The parent forks --workers copies of itself, once, then hands each idle
-// worker the next page index over a socketpair. A worker calls 01's
-// fetch_page() and sends back the status and size, or the error. Each worker
-// still waits for its page, but the waits overlap: N pages take about one
-// delay instead of N.
-#include "cli.hpp"
+// The parent forks --workers copies of itself, once (ProcessPool's
+// constructor, process_pool.cpp), then hands each idle worker the next page
+// index over a socketpair. A worker calls 01's fetch_page() and sends back the
+// status and size (page_reply.hpp), or the error. Each worker still waits for
+// its page, but the waits overlap: N pages take about one delay instead of N.
 #include "01_blocking/fetch.hpp"
+#include "cli.hpp"
 #include "page.hpp"
+#include "page_reply.hpp"
 #include "process_pool.hpp"
 #include "report.hpp"
 #include "signals.hpp"
@@ -19,7 +20,6 @@
 #include <chrono>
 #include <cstdio>
 #include <exception>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -27,26 +27,6 @@ namespace {
 
 // One process per page costs a fork and a few MiB each; past this, say so.
 constexpr int max_default_workers = 64;
-
-// A worker's reply is text: "status bytes", then (for --trace) when it
-// connected, sent and got the first byte, in steady-clock ticks — the same
-// clock (CLOCK_MONOTONIC) in every process.
-std::string encode_reply(const ladder::Page& page, const ladder::PageTimes& times) {
-    std::string text = std::to_string(page.status) + " " + std::to_string(page.bytes);
-    for (auto at : times.at) text += " " + std::to_string(at.time_since_epoch().count());
-    return text;
-}
-
-bool decode_reply(const std::string& text, ladder::Page& page, ladder::PageTimes& times) {
-    std::istringstream in(text);
-    in >> page.status >> page.bytes;
-    for (auto& at : times.at) {
-        ladder::Clock::rep ticks = 0;
-        in >> ticks;
-        at = ladder::Clock::time_point(ladder::Clock::duration(ticks));
-    }
-    return !in.fail();
-}
 
 } // namespace
 
@@ -93,7 +73,7 @@ int main(int argc, char** argv) {
         },
     };
     try {
-        ProcessPool pool(workers, fetch_in_worker); // fork now, before the big allocations
+        ProcessPool pool(workers, fetch_in_worker); // fork() happens here, before big allocations
         std::vector<std::string> requests;
         for (int page = 0; page < options.count; ++page) requests.push_back(std::to_string(page));
         if (!pool.map(requests, callbacks, stop.fd())) {

@@ -1,11 +1,9 @@
 // A pool of forked worker processes — the seed's ProcessPoolExecutor, by hand.
 //
 // Each worker is a copy of this process, forked once, that loops: read a
-// request from its socketpair, run the worker function on it, write the reply back. The
-// parent keeps every worker busy with one request at a time and waits on all
-// their sockets with poll(). A socket that ends before its reply means the
-// worker died: its request fails, the parent reaps the worker, and the
-// remaining requests go to the workers still alive.
+// request from its socketpair, run the worker function on it, write the reply
+// back. The parent keeps every worker busy with one request at a time and
+// sleeps in poll() on all their sockets until a reply comes.
 #pragma once
 
 #include "net.hpp"
@@ -26,16 +24,16 @@ using WorkerFunction = std::function<std::string(const std::string& request)>;
 // A request's outcome, as the parent sees it.
 struct Outcome {
     bool ok = false;
-    std::string text; // the job's reply; or why it failed: what it threw, how its worker died
+    std::string text; // the reply; or why it failed: what it threw, how its worker died
 };
 
 class ProcessPool {
   public:
     // Forks `workers` processes now, before the caller allocates much: each
-    // child gets a copy of the parent's memory. Throws SysError if a fork
+    // child starts as a copy of the parent's memory. Throws SysError if a fork
     // fails (after stopping the workers already started).
     ProcessPool(int workers, WorkerFunction function);
-    ~ProcessPool(); // stop()s whatever is still running: never leaves a worker behind
+    ~ProcessPool() { stop(); } // never leaves a worker behind
     ProcessPool(const ProcessPool&) = delete;
     ProcessPool& operator=(const ProcessPool&) = delete;
 
@@ -49,28 +47,17 @@ class ProcessPool {
     bool map(const std::vector<std::string>& requests, const Callbacks& callbacks,
              int stop_fd = -1);
 
-    // The end of a run: close every worker's socket (an idle worker reads end
-    // of stream and exits), then reap them all with waitpid().
+    // The end of a run: close every worker's socket (each reads end of stream
+    // and exits), then wait for them all with waitpid().
     void shutdown();
-    // The end of an interrupted run: SIGKILL every worker, then reap them all.
+    // The end of an interrupted run: SIGKILL every worker, then wait for them
+    // all (robustness.cpp).
     void stop();
 
     int size() const noexcept { return static_cast<int>(workers_.size()); } // forked
-    int alive() const noexcept;                                             // not yet reaped
+    int alive() const noexcept; // not yet reaped (robustness.cpp: workers can die)
 
-    // The steps map() is made of, one worker at a time, for a caller that
-    // waits on the workers' sockets in its own event loop (stage 09):
-    // hand_out() a request to an idle worker, wait until socket_of() it is
-    // readable (its reply, or its death), then take_reply(). Workers are
-    // numbered 0..size-1.
-    int idle_worker() const noexcept; // an idle worker's number, or -1 if none is idle
-    void hand_out(int worker, int request, const std::string& message);
-    int socket_of(int worker) const noexcept { return workers_[index(worker)].socket.get(); }
-    Outcome take_reply(int worker);
-    // SIGKILL one worker and reap it: for a reply nobody will take any more.
-    void kill_worker(int worker);
-
-  private:
+  protected: // stage 09's SteppedProcessPool (stepped_pool.hpp) drives these itself
     struct Worker {
         pid_t pid = -1;   // -1 once reaped
         Fd socket;        // the parent's end of the socketpair
@@ -79,9 +66,10 @@ class ProcessPool {
         bool busy() const { return pid > 0 && request >= 0; }
     };
 
-    void start_worker();
-    static std::size_t index(int worker) noexcept { return static_cast<std::size_t>(worker); }
-    std::string reap(Worker& w); // waitpid; returns how the worker ended
+    void hand_out(int worker, int request, const std::string& message);
+    Outcome take_reply(int worker); // the worker's socket is readable: its reply, or its death
+    std::string reap(Worker& w);    // waitpid(); returns how the worker ended
+    Worker& at(int worker) { return workers_[static_cast<std::size_t>(worker)]; }
 
     WorkerFunction function_;
     std::vector<Worker> workers_;

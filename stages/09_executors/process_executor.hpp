@@ -1,5 +1,5 @@
 // run_in_executor with processes: 02's ProcessPool of forked workers, driven
-// from the loop.
+// from the loop one step at a time (SteppedProcessPool).
 //
 //   ProcessExecutor processes(2, {{"cpu", cpu_job_text}});   // fork now, early
 //   Job<std::string> job = run_in_executor(processes, "cpu", "70000000 1");
@@ -13,7 +13,7 @@
 #pragma once
 
 #include "08_toolkit/job.hpp"
-#include "02_process_pool/process_pool.hpp"
+#include "02_process_pool/stepped_pool.hpp"
 #include "07_coroutines/task.hpp"
 #include "08_toolkit/waitlist.hpp"
 
@@ -51,7 +51,7 @@ class ProcessExecutor {
   private:
     void worker_freed() noexcept; // a worker finished a job, or died
 
-    ProcessPool pool_;
+    SteppedProcessPool pool_;
     WaitList idle_; // coroutines waiting for an idle worker
     int requests_ = 0;
 };
