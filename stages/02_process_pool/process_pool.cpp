@@ -40,12 +40,13 @@ ProcessPool::ProcessPool(int workers, WorkerFunction function) : function_(std::
     const pid_t parent = ::getpid();
     try {
         for (int i = 0; i < workers; ++i) {
-            // Two connected sockets: the parent keeps one end, the worker the other.
+            // Two connected sockets: the parent keeps one end, the worker the
+            // other. (CLOEXEC: a program either of them might exec gets neither.)
             int ends[2];
             if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ends) < 0)
                 throw_errno("socketpair");
             Fd parent_end(ends[0]), child_end(ends[1]);
-            pid_t pid = ::fork(); // from here on, two processes run this line
+            pid_t pid = ::fork(); // returns twice: 0 in the new child, its pid in the parent
             if (pid < 0) throw_errno("fork", "worker " + std::to_string(i + 1));
             if (pid == 0) worker_loop(child_end.get(), function_, parent);
             // Parent: child_end closes at the end of this iteration, so the

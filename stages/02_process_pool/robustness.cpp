@@ -52,7 +52,7 @@ void send_request(int socket, const std::string& request) {
     try {
         send_message(socket, request);
     } catch (const std::exception&) {
-        // EPIPE or ECONNRESET: the worker is gone; take_reply() will say how.
+        // The worker is gone (EPIPE, ECONNRESET); take_reply() will say how.
     }
 }
 
