@@ -26,12 +26,13 @@ void check_page(const ResponseParser& response, std::string_view path) {
         throw HttpError("the body is not the JSON page for " + std::string(path));
 }
 
-ResponseParser parse_page(std::string_view response, std::string_view path) {
+Page parse_page(std::string_view response, std::string_view path, std::string* body) {
     ResponseParser parser;
     parser.feed(response);
     parser.finish();
     check_page(parser, path);
-    return parser;
+    if (body) *body = parser.body();
+    return Page{parser.status(), response.size()};
 }
 
 Endpoint require_server(const std::string& stage, const ClientOptions& options) {

@@ -11,7 +11,7 @@
 
 namespace ladder {
 
-// What a fetched page gives the report: its HTTP status and size.
+// What the report counts of a fetched page.
 struct Page {
     int status = 0;
     std::size_t bytes = 0; // the whole response, headers included
@@ -24,9 +24,10 @@ std::string page_path(int page);
 // "path" is the path we asked for. Throws HttpError saying what was wrong.
 void check_page(const ResponseParser& response, std::string_view path);
 
-// Parse a whole response at once (for stages that read until EOF first).
-// Returns the checked parser; throws HttpError.
-ResponseParser parse_page(std::string_view response, std::string_view path);
+// Parse a whole response at once (for stages that read until EOF first) and
+// check it is the page for `path`; with `body`, keep the JSON page there.
+// Throws HttpError.
+Page parse_page(std::string_view response, std::string_view path, std::string* body = nullptr);
 
 // Resolve --host/--port, then make sure a server answers there. If nobody
 // listens, print one line saying how to start the server and exit 1 — better

@@ -23,9 +23,7 @@ static std::string blocking_get(const Endpoint& server, const std::string& path,
 
 Page fetch_page(const Endpoint& server, const std::string& path, std::chrono::milliseconds timeout,
                 PageTimes* times) {
-    std::string response = blocking_get(server, path, Clock::now() + timeout, times);
-    ResponseParser parsed = parse_page(response, path);
-    return Page{parsed.status(), response.size()};
+    return parse_page(blocking_get(server, path, Clock::now() + timeout, times), path);
 }
 
 } // namespace ladder

@@ -69,10 +69,9 @@ void Crawler::on_readable(unsigned /*events*/) {
         return;
     }
     // End of stream: the server has said everything (HTTP/1.0 closes after the answer).
-    ResponseParser page = parse_page(response_, path_); // HttpError if it is not our page
-    std::size_t bytes = response_.size();
+    Page page = parse_page(response_, path_); // HttpError if it is not our page
     finish();
-    crawl_.report.page_ok(page_, page.status(), bytes);
+    crawl_.report.page_ok(page_, page.status, page.bytes);
 }
 
 void Crawler::time_out() {

@@ -349,9 +349,14 @@ std::string response(std::string_view status_line, std::string_view body) {
 }
 
 TEST(Page, GoodPage) {
-    ResponseParser p = parse_page(page_response, "/3");
-    EXPECT_EQ(p.status(), 200);
-    EXPECT_EQ(p.body(), page_body);
+    std::string body;
+    Page page = parse_page(page_response, "/3", &body);
+    EXPECT_EQ(page.status, 200);
+    EXPECT_EQ(page.bytes, page_response.size());
+    EXPECT_EQ(body, page_body);
+    ResponseParser p;
+    p.feed(page_response);
+    p.finish();
     EXPECT_NO_THROW(check_page(p, "/3"));
     EXPECT_NO_THROW(parse_page(response("HTTP/1.0 200 OK", R"({"path":"/","n":0})"), "/"));
 }
