@@ -210,9 +210,9 @@ def bench(build, stages, count, delay_ms, repeat, extra=()):
         row["pages_per_s"] = count / row["wall_s"] if row["wall_s"] else float("nan")
         row["rss_per_page_kb"] = row["max_rss_kb"] / count
         row["server_peak_open"] = max(r.get("server_peak_open", 0) for r in reps)
-        if any("frame_bytes_per_task" in r for r in reps):
-            row["frame_bytes_per_task"] = median([r["frame_bytes_per_task"] for r in reps
-                                                  if "frame_bytes_per_task" in r])
+        if any("frame_bytes_per_page" in r for r in reps):
+            row["frame_bytes_per_page"] = median([r["frame_bytes_per_page"] for r in reps
+                                                  if "frame_bytes_per_page" in r])
         rows.append(row)
     base = rows[0]
     print(f"\n{count} pages x {delay_ms} ms delay, median of {repeat} alternating runs "
@@ -233,8 +233,8 @@ def bench(build, stages, count, delay_ms, repeat, extra=()):
                   f"overhead {o1:.1f} ms vs {o0:.1f} ms, "
                   f"max rss x{row['max_rss_kb'] / base['max_rss_kb']:.2f}")
     for row in rows:
-        if "frame_bytes_per_task" in row:
-            print(f"{row['stage']}: coroutine frame bytes per page {row['frame_bytes_per_task']:.0f}")
+        if "frame_bytes_per_page" in row:
+            print(f"{row['stage']}: coroutine frame bytes per page {row['frame_bytes_per_page']:.0f}")
     return rows
 
 

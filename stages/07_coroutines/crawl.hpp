@@ -7,19 +7,19 @@
 #include "page.hpp"
 #include "report.hpp"
 #include "task.hpp"
+#include "trace.hpp"
 
 #include <chrono>
-#include <cstddef>
 #include <string>
 
 namespace ladder::coro {
 
 // connect, send the GET, read until the server closes, check the page.
-// Throws SysError, TimeoutError (at `deadline`) or HttpError. `server` and
-// `path` must outlive the task (co_await fetch(server, page_path(i), ...) does).
-// With `times` (for --trace) it notes when it connected, sent and got the first byte.
-Task<Page> fetch(const Endpoint& server, const std::string& path, Clock::time_point deadline,
-                 PageTimes* times = nullptr);
+// Throws SysError, TimeoutError (at `deadline`) or HttpError. `server` must
+// outlive the task. With `times` (for --trace) it notes when it connected,
+// sent and got the first byte; with `body`, it leaves the JSON page there.
+Task<Page> fetch(const Endpoint& server, std::string path, Clock::time_point deadline,
+                 PageTimes* times = nullptr, std::string* body = nullptr);
 
 // One page, start to end, errors included (01's loop body as a coroutine):
 // page_started, fetch, then page_ok or page_failed: a failed page is

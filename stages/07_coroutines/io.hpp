@@ -1,111 +1,113 @@
-// Non-blocking I/O as coroutines.
+// Non-blocking I/O as coroutines: a Socket whose waits park the coroutine on
+// the loop's waiting list instead of blocking the thread.
 //
-// At the bottom, two awaitables park the coroutine on the loop's waiting list:
+//   Socket sock(deadline);                        // every wait ends by `deadline`
+//   co_await sock.connect(server);                // until the handshake is done
+//   co_await async_send_all(sock, request);       // until every byte is sent
+//   while (co_await sock.recv(response)) {}       // until the server closes
 //
-//   co_await readable(fd, deadline);   // until fd has data, EOF or an error
-//   co_await writable(fd, deadline);   // until fd can take more bytes
-//
-// A deadline that passes first throws TimeoutError at that co_await. On top of
-// them sit the three coroutines a crawler needs — the seed's connect() and
-// read_all() of §4.5.2, with co_await in place of `yield from`.
+// A deadline that passes first throws TimeoutError ("recv timed out") at
+// that co_await; a failed call throws SysError there.
 #pragma once
 
-#include "lists.hpp"
 #include "loop.hpp"
 #include "net.hpp"
 #include "task.hpp"
-#include "trace.hpp"
 
 #include <coroutine>
+#include <exception>
+#include <stdexcept>
 #include <string>
-#include <string_view>
 #include <utility>
 
 namespace ladder::coro {
 
-// The awaitable behind readable() and writable(): a Waiter, living in the
-// awaiting coroutine's frame for as long as it is parked.
-class Readiness {
-  public:
-    Readiness(int fd, unsigned events, const Clock::time_point& deadline, const char* what,
-              bool keep_watching = false) noexcept
-        : what_(what) {
-        waiter_.fd = fd;
-        waiter_.events = static_cast<unsigned char>(events);
-        waiter_.deadline = deadline;
-        waiter_.keep_watching = keep_watching;
-    }
+// recv() until the fd has nothing more for now, appending to `out`. Returns
+// false at the end of the stream. Throws SysError.
+bool read_available(int fd, std::string& out);
 
-    bool await_ready() const noexcept { return false; }
-    void await_suspend(std::coroutine_handle<> self) {
-        waiter_.handle = self;
-        Loop::current().wait(waiter_); // if this throws, the error appears at the co_await
-    }
-    void await_resume() const; // throws TimeoutError if the deadline came first
-
-  private:
-    Waiter waiter_;
-    const char* what_; // for the error message: "recv timed out"
-};
-
-// For any fd: the loop watches it only while a coroutine waits on it. (The
-// deadline is taken by reference only so that the co_await's frame need not
-// keep a copy: the Waiter stores its own.)
-inline Readiness readable(int fd, const Clock::time_point& deadline = never,
-                          const char* what = "read") {
-    return Readiness(fd, EVENT_READ, deadline, what);
-}
-inline Readiness writable(int fd, const Clock::time_point& deadline = never,
-                          const char* what = "write") {
-    return Readiness(fd, EVENT_WRITE, deadline, what);
-}
-
-// A socket a coroutine owns. The loop may keep watching its fd from one
-// co_await to the next — switching from WRITE to READ is one modify, as in 05
-// — which is safe because the socket stops the watch itself before closing
-// (asyncio's transports do the same).
+// A non-blocking socket (or any fd) and the one Waiter its coroutine parks
+// with. Both live in the coroutine's frame: a page's waits allocate nothing.
+// (A later stage can wait on other fds with steps of its own: Wait<Step>.)
 class Socket {
   public:
-    Socket() noexcept = default;
-    explicit Socket(Fd fd) noexcept : fd_(std::move(fd)) {}
-    Socket(Socket&& other) noexcept = default;
-    Socket& operator=(Socket&& other) noexcept {
-        if (this != &other) {
-            close();
-            fd_ = std::move(other.fd_);
-        }
-        return *this;
+    explicit Socket(Clock::time_point deadline = never) noexcept { waiter_.deadline = deadline; }
+    Socket(Fd fd, Clock::time_point deadline = never) noexcept : Socket(deadline) {
+        fd_ = std::move(fd);
     }
-    ~Socket() { close(); }
+    Socket(const Socket&) = delete;
+    Socket& operator=(const Socket&) = delete;
 
     int fd() const noexcept { return fd_.get(); }
-    void close() noexcept {
-        if (!fd_) return;
-        if (Loop* loop = Loop::current_or_null()) loop->unwatch(fd_.get());
-        fd_.reset();
-    }
+
+    // Every co_await on a socket is a Wait: park until the fd is ready for
+    // Step::events or the deadline passes — around it, the step's own work:
+    // start() may find there is nothing to wait for, finish() does what the
+    // wait was for. (The step's events and name are part of its type, so a
+    // Wait in a frame is two pointers.)
+    template <class Step>
+    struct Wait {
+        Socket& sock;
+        Step step;
+        bool parked = false;
+        bool await_ready() { return step.start(sock); }
+        void await_suspend(std::coroutine_handle<> self) {
+            Waiter& w = sock.waiter_;
+            if (w.loop) throw std::logic_error("another coroutine is waiting on this socket");
+            w.handle = self;
+            w.fd = sock.fd();
+            w.events = Step::events;
+            w.what = Step::what;
+            Loop::current().wait(w); // here the coroutine parks
+            parked = true;
+        }
+        // Our frame is destroyed while we are parked: the socket may live on,
+        // but its waiter must not stay on the loop, pointing at a dead frame.
+        ~Wait() {
+            if (parked && sock.waiter_.loop) sock.waiter_.loop->forget(sock.waiter_);
+        }
+        auto await_resume() {
+            if (auto error = std::exchange(sock.waiter_.error, nullptr)) // a timeout...
+                std::rethrow_exception(error);
+            return step.finish(sock);
+        }
+    };
+    struct Connect { // open a socket, start connecting; once writable, ask how it went
+        static constexpr unsigned events = EVENT_WRITE;
+        static constexpr const char* what = "connect";
+        const Endpoint& server;
+        bool start(Socket& s); // true: connected at once
+        void finish(Socket& s) const;
+    };
+    struct Recv { // once readable, take all that arrived; false at the end of the stream
+        static constexpr unsigned events = EVENT_READ;
+        static constexpr const char* what = "recv";
+        std::string& out;
+        bool start(Socket&) const noexcept { return false; }
+        bool finish(Socket& s) const { return read_available(s.fd(), out); }
+    };
+    struct Send { // just wait for room in the send buffer
+        static constexpr unsigned events = EVENT_WRITE;
+        static constexpr const char* what = "send";
+        bool start(Socket&) const noexcept { return false; }
+        void finish(Socket&) const noexcept {}
+    };
+
+    // co_await sock.connect(server): open a socket and connect it (SysError
+    // if refused). `server` must outlive the co_await.
+    Wait<Connect> connect(const Endpoint& server) { return {*this, {server}}; }
+    // co_await sock.recv(out): wait for bytes, append all that arrived to
+    // `out`; false once the peer has closed (everything has arrived).
+    Wait<Recv> recv(std::string& out) { return {*this, {out}}; }
+    // co_await sock.sendable(): just the wait.
+    Wait<Send> sendable() { return {*this, {}}; }
 
   private:
     Fd fd_;
+    Waiter waiter_; // declared after fd_: it leaves the loop before the fd is closed
 };
 
-inline Readiness readable(const Socket& s, const Clock::time_point& deadline, const char* what) {
-    return Readiness(s.fd(), EVENT_READ, deadline, what, /*keep_watching=*/true);
-}
-inline Readiness writable(const Socket& s, const Clock::time_point& deadline, const char* what) {
-    return Readiness(s.fd(), EVENT_WRITE, deadline, what, /*keep_watching=*/true);
-}
-
-// A socket connected to `server`. Throws SysError (refused, ...) or
-// TimeoutError. `server` must outlive the task.
-Task<Socket> async_connect(const Endpoint& server, Clock::time_point deadline);
-
-// Send every byte of `data`. `sock` and `data` must outlive the task.
-Task<void> async_send_all(const Socket& sock, std::string_view data, Clock::time_point deadline);
-
-// Read until the peer closes; returns everything it sent.
-// With `times` (for --trace) it notes when the first bytes arrived.
-Task<std::string> async_read_all(const Socket& sock, Clock::time_point deadline,
-                                 PageTimes* times = nullptr);
+// Send every byte of `data`, waiting whenever the socket's buffer is full.
+Task<void> async_send_all(Socket& sock, std::string data);
 
 } // namespace ladder::coro

@@ -9,7 +9,6 @@
 #include "page.hpp"
 #include "report.hpp"
 #include "signals.hpp"
-#include "task.hpp"
 
 #include <cmath>
 #include <cstdio>
@@ -29,17 +28,21 @@ int main(int argc, char** argv) {
     ignore_sigpipe();
     Report report("07_coroutines", options);
     try {
-        coro::run(coro::crawl(server, options, report), selector); // asyncio.run(crawl())
+        coro::Loop loop(selector);
+        loop.run_until_complete(coro::crawl(server, options, report)); // asyncio.run(crawl())
+        report.extra["loop_turns"] = loop.turns(); // 05 calls them "selects"
     } catch (const std::exception& e) {
         std::fprintf(stderr, "07_coroutines: %s\n", e.what());
         return 1;
     }
+    // What the coroutines cost: every frame of the run (pages, fetches, I/O
+    // helpers, gather) per page, and the frames alive at the busiest moment
+    // per page — when every page is parked, waiting for the server.
+    const coro::FrameStats& frames = coro::frame_stats;
     report.extra["selector"] = selector;
-    // Every coroutine frame of the run (pages, fetches, I/O helpers, gather),
-    // per page. The I/O buffer is not in any frame.
-    report.extra["frame_bytes_per_task"] = coro::frame_stats.bytes / options.count;
-    report.extra["frames_per_task"] =
-        std::round(100.0 * coro::frame_stats.allocated / options.count) / 100;
-    report.extra["frames_leaked"] = coro::frame_stats.live();
+    report.extra["frame_bytes_per_page"] = frames.bytes / options.count;
+    report.extra["live_frame_bytes_per_page"] = frames.peak_live_bytes / options.count;
+    report.extra["frames_per_page"] = std::round(100.0 * frames.allocated / options.count) / 100;
+    report.extra["frames_leaked"] = frames.live();
     return report.finish();
 }
