@@ -193,6 +193,7 @@ void Server::handle_request(Conn& c) {
     trace(c, "parsed");
     if (req.path() == "/stats") { // answered at once, never delayed
         auto stats = stats_.to_json();
+        stats["path"] = "/stats"; // like every page: a client can check it got what it asked
         stats["delay_ms"] = config_.delay_ms;
         stats["jitter_ms"] = config_.jitter_ms;
         auto body = stats.dump();

@@ -10,6 +10,7 @@
 // that co_await; a failed call throws SysError there.
 #pragma once
 
+#include "error.hpp"
 #include "loop.hpp"
 #include "net.hpp"
 #include "task.hpp"
@@ -67,8 +68,8 @@ class Socket {
             if (parked && sock.waiter_.loop) sock.waiter_.loop->forget(sock.waiter_);
         }
         auto await_resume() {
-            if (auto error = std::exchange(sock.waiter_.error, nullptr)) // a timeout...
-                std::rethrow_exception(error);
+            if (sock.waiter_.timed_out) throw TimeoutError(std::string(Step::what) + " timed out");
+            if (auto error = std::exchange(sock.waiter_.error, nullptr)) std::rethrow_exception(error);
             return step.finish(sock);
         }
     };

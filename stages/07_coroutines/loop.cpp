@@ -1,9 +1,7 @@
 #include "loop.hpp"
-#include "error.hpp"
 
 #include <chrono>
 #include <cstdio>
-#include <string>
 
 namespace ladder::coro {
 
@@ -50,6 +48,8 @@ void Loop::wait(Waiter& w) {
         for (LoopHooks* h : hooks_) h->forgotten(w);
         throw;
     }
+    w.timed_out = false;
+    w.error = nullptr;
     w.loop = this;
     w.parked = true;
     waiting_.push_back(w);
@@ -97,8 +97,8 @@ bool Loop::run_once() {
     for (const Ready& r : ready_fds) wake(*static_cast<Waiter*>(r.key.data));
     // ...and those whose deadline has passed.
     for (auto now = Clock::now(); !deadlines_.empty() && deadlines_.top().deadline <= now;) {
-        Waiter& late = deadlines_.top();
-        wake(late, std::make_exception_ptr(TimeoutError(std::string(late.what) + " timed out")));
+        deadlines_.top().timed_out = true;
+        wake(deadlines_.top());
     }
 
     // 3. Resume every coroutine that is ready now. Each runs until its next

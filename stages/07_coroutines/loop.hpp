@@ -40,8 +40,9 @@ struct Waiter : Link {
     int fd = -1;                        // wake when this fd is ready (-1: no fd)...
     unsigned events = 0;                // ...for these (EVENT_READ, EVENT_WRITE)...
     Clock::time_point deadline = never; // ...or when this moment passes
-    const char* what = "wait";          // what it waits for, for errors: "recv timed out"
-    std::exception_ptr error;           // why the wait failed: thrown at the co_await
+    const char* what = "wait";          // what it waits for: "recv" (errors, hooks)
+    bool timed_out = false;             // how it woke: its deadline passed first
+    std::exception_ptr error;           // or someone woke it with an error (08: a cancel)
     Loop* loop = nullptr;               // the loop it is on (waiting or ready), or null
     std::uint32_t heap_index = DeadlineHeap<Waiter>::none;
     bool parked = false; // on the waiting list (else, with a loop, on the ready list)
@@ -66,8 +67,8 @@ class Loop {
     // passes. Throws, parking nothing, if the selector refuses the fd.
     void wait(Waiter& w);
     // Parked w to the ready list, now; with an error, its co_await throws it.
-    // The loop does this when an fd is ready or a deadline passes; a later
-    // stage may do it too (08: to cancel a task).
+    // The loop does this when an fd is ready or a deadline passes (then
+    // w.timed_out); a later stage may do it too (08: to cancel a task).
     void wake(Waiter& w, std::exception_ptr error = nullptr) noexcept;
     // Take w off whichever list it is on, without resuming it (~Waiter).
     void forget(Waiter& w) noexcept;

@@ -21,21 +21,15 @@ class Event {
     struct Awaiter {
         Event& event;
         WaitList::Awaiter parked;
-        bool suspended = false;
         bool await_ready() const noexcept { return event.set_; }
-        void await_suspend(std::coroutine_handle<> self) {
-            parked.await_suspend(self);
-            suspended = true;
-        }
-        void await_resume() {
-            if (suspended) parked.await_resume(); // throws if cancelled while waiting
-        }
+        void await_suspend(std::coroutine_handle<> self) { parked.await_suspend(self); }
+        void await_resume() { parked.await_resume(); } // throws if cancelled while waiting
     };
     Awaiter wait() noexcept { return Awaiter{*this, waiters_.wait()}; }
 
   private:
     bool set_ = false;
-    WaitList waiters_; // no lost wake-ups to pass on: set() wakes them all
+    WaitList waiters_; // no hand-over to lose: set() wakes them all
 };
 
 } // namespace ladder::coro

@@ -5,120 +5,114 @@
 //   job.cancel();                               // CancelledError at its co_await
 //   Page p = co_await job;                      // its result, or its exception
 //
-// How cancellation reaches the right co_await: every Job has an id; while its
-// coroutines run, the loop's current_task() is that id, and every waiter they
-// park on (a socket, a timer, a Lock...) is tagged with it. cancel() asks the
-// loop to wake those waiters with Outcome::cancelled, and their await_resume
-// throws CancelledError — which unwinds the coroutine like any exception:
-// destructors run, sockets close, and the Job is done.
+// A job is one more coroutine around the task: it awaits the task, keeps
+// the outcome, and wakes whoever waits for the job to end.
 #pragma once
 
-#include "event.hpp"
-#include "07_coroutines/loop.hpp"
+#include "cancellation.hpp"
+#include "waitlist.hpp"
 #include "07_coroutines/task.hpp"
 
-#include <coroutine>
-#include <cstdint>
 #include <exception>
+#include <functional>
 #include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
 namespace ladder::coro {
 
-// What every Job has, whatever T is: wait.hpp works with these.
-struct JobCore {
-    std::uint32_t id = 0;
-    bool done = false;
-    std::uint64_t finished_seq = 0; // completion order (as_completed)
-    std::exception_ptr error;       // set when it ended by an exception
-    Event finished;                 // set when it ends
-    std::vector<Event*> watchers;   // also set when it ends (wait, as_completed)
-
-    bool cancelled() const {
-        if (!error) return false;
-        try {
-            std::rethrow_exception(error);
-        } catch (const CancelledError&) {
-            return true;
-        } catch (...) {
-            return false;
-        }
-    }
-};
-
-namespace detail {
-inline std::uint32_t last_job_id = 0;
-inline std::uint64_t last_finished_seq = 0;
-
-// Resume the runner when `inner` ends, leaving its result in its promise.
-template <class T>
-struct RunInner {
-    Task<T>& inner;
-    bool await_ready() const noexcept { return inner.done(); }
-    std::coroutine_handle<> await_suspend(std::coroutine_handle<> runner) noexcept {
-        inner.handle().promise().continuation = runner;
-        return inner.handle();
-    }
-    void await_resume() const noexcept {}
-};
-} // namespace detail
-
-template <class T>
-class Job {
+// What every job has, whatever T is: wait.hpp works with these.
+class JobBase {
   public:
-    Job() = default;
-    bool valid() const noexcept { return bool(state_); }
-    bool done() const noexcept { return state_->core.done; }
-    bool cancelled() const { return state_->core.cancelled(); }
-    JobCore& core() const noexcept { return state_->core; }
+    JobBase() = default;
+    JobBase(const JobBase&) = delete;
+    JobBase& operator=(const JobBase&) = delete;
+    virtual ~JobBase() = default;
 
-    // Ask the job to stop: CancelledError at the co_await where it is parked
-    // (or at its next one). Await the job (or finished()) to see it end.
-    void cancel() noexcept {
-        if (!done()) Loop::current().cancel(state_->core.id);
+    bool done() const noexcept { return done_; }
+    bool cancelled() const noexcept { return done_ && cancelled_; }
+    std::exception_ptr error() const noexcept { return error_; } // how it failed, if it did
+    std::uint64_t finished_seq() const noexcept { return finished_seq_; } // completion order
+
+    // Ask it to stop: CancelledError at the co_await where it is parked (or
+    // at its next one). co_await finished() to see it end.
+    void cancel() { Cancellation::current().cancel(*this); }
+    // co_await job.finished(): until it has ended, however it ended.
+    Task<void> finished() {
+        if (!done_) co_await finished_.wait();
+    }
+    // Called once it has ended (at once if it has); asyncio's add_done_callback.
+    void add_done_callback(std::function<void()> f) {
+        if (done_)
+            f();
+        else
+            callbacks_.push_back(std::move(f));
     }
 
-    // co_await job.finished(): until it ends, without taking its result.
-    Event::Awaiter finished() const noexcept { return state_->core.finished.wait(); }
-
-    struct Awaiter {
-        Job& job;
-        Event::Awaiter until_done;
-        bool await_ready() const noexcept { return until_done.await_ready(); }
-        void await_suspend(std::coroutine_handle<> self) { until_done.await_suspend(self); }
-        T await_resume() {
-            until_done.await_resume();
-            return job.state_->inner.handle().promise().take_result();
-        }
-    };
-    Awaiter operator co_await() noexcept { return Awaiter{*this, finished()}; }
-
-    // Destroying an unfinished Job destroys its coroutines where they are
-    // parked (no exception, no catch blocks): cancel and await it first.
-    ~Job() {
-        if (state_) {
-            state_->runner = Task<void>();
-            state_->inner = Task<T>();
-        }
-    }
-    Job(Job&&) noexcept = default;
-    Job& operator=(Job&&) noexcept = default;
+  protected:
+    void finish(std::exception_ptr error); // the job's coroutine ended (job.cpp)
 
   private:
-    struct State {
-        JobCore core;
-        Task<T> inner;
-        Task<void> runner;
+    friend class Cancellation;
+    bool done_ = false, cancelled_ = false;
+    bool cancel_pending_ = false;      // cancelled while not parked: its next park throws
+    std::vector<Waiter*> parked_;      // where its coroutines are parked (Cancellation)
+    std::exception_ptr error_;
+    std::uint64_t finished_seq_ = 0;
+    WaitList finished_;
+    std::vector<std::function<void()>> callbacks_;
+};
+
+template <class T>
+class [[nodiscard]] Job {
+  public:
+    Job() = default; // empty: no job
+    bool valid() const noexcept { return bool(state_); }
+    JobBase& base() const {
+        if (!state_) throw std::logic_error("an empty Job (moved from, or never made)");
+        return *state_;
+    }
+    bool done() const { return base().done(); }
+    bool cancelled() const { return base().cancelled(); }
+    void cancel() { base().cancel(); }
+    Task<void> finished() { return base().finished(); }
+
+    // co_await job (or job.result()): until it ends; then its value, or its exception.
+    Task<T> result() {
+        co_await base().finished();
+        if (state_->error()) std::rethrow_exception(state_->error());
+        if constexpr (!std::is_void_v<T>) co_return std::move(*state_->value);
+    }
+    struct Awaiter { // result()'s Task, kept alive while it is awaited
+        Task<T> task;
+        typename Task<T>::Awaiter inner = task.operator co_await();
+        bool await_ready() { return inner.await_ready(); }
+        auto await_suspend(std::coroutine_handle<> h) { return inner.await_suspend(h); }
+        T await_resume() { return inner.await_resume(); }
     };
-    static Task<void> run(State& s) {
-        co_await detail::RunInner<T>{s.inner};
-        s.core.done = true;
-        s.core.error = s.inner.handle().promise().error;
-        s.core.finished_seq = ++detail::last_finished_seq;
-        Loop::current().forget_task(s.core.id); // a cancel that came too late
-        s.core.finished.set();
-        for (Event* e : s.core.watchers) e->set();
+    Awaiter operator co_await() { return Awaiter{result()}; }
+
+  private:
+    struct State : JobBase {
+        using JobBase::finish;
+        std::optional<std::conditional_t<std::is_void_v<T>, bool, T>> value;
+        Task<void> runner; // last: destroyed first, while the rest of the state lives
+    };
+    static Task<void> run(Task<T> task, State& state) {
+        try {
+            if constexpr (std::is_void_v<T>)
+                co_await task;
+            else
+                state.value.emplace(co_await task);
+        } catch (...) {
+            state.finish(std::current_exception());
+            co_return;
+        }
+        state.finish(nullptr);
     }
     template <class U>
     friend Job<U> create_task(Task<U> task);
@@ -126,21 +120,16 @@ class Job {
     std::unique_ptr<State> state_;
 };
 
-// asyncio.create_task(coro): start `task` now — it runs up to its first
-// co_await — under a fresh id, and hand back the Job.
+// asyncio.create_task(coro): start `task` now, as a job of its own — it runs
+// up to its first co_await — and hand back the Job. Destroying an unfinished
+// Job destroys its coroutines where they are parked: cancel and await it first.
 template <class T>
-[[nodiscard]] Job<T> create_task(Task<T> task) {
+Job<T> create_task(Task<T> task) {
     Job<T> job;
     job.state_ = std::make_unique<typename Job<T>::State>();
-    auto& s = *job.state_;
-    s.core.id = ++detail::last_job_id;
-    s.inner = std::move(task);
-    s.runner = Job<T>::run(s);
-    Loop& loop = Loop::current();
-    std::uint32_t outer = loop.current_task();
-    loop.set_current_task(s.core.id); // what it parks on now is tagged with its id
-    start(s.runner);
-    loop.set_current_task(outer);
+    auto& state = *job.state_;
+    state.runner = Job<T>::run(std::move(task), state);
+    Cancellation::current().run_as(&state, [&] { state.runner.start(); });
     return job;
 }
 

@@ -51,13 +51,9 @@ class Lock {
             lock.locked_ = true; // free, and nobody queued (release() hands it over)
             return true;
         }
-        bool suspended = false;
-        void await_suspend(std::coroutine_handle<> self) {
-            parked.await_suspend(self);
-            suspended = true;
-        }
+        void await_suspend(std::coroutine_handle<> self) { parked.await_suspend(self); }
         Guard await_resume() {
-            if (suspended) parked.await_resume(); // handed over to us, or CancelledError
+            parked.await_resume(); // handed over to us (or CancelledError)
             return Guard(&lock);
         }
     };

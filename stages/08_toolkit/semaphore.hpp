@@ -45,18 +45,14 @@ class Semaphore {
     struct Awaiter {
         Semaphore& sem;
         WaitList::Awaiter parked;
-        bool suspended = false;
         bool await_ready() noexcept {
             if (sem.free_ == 0) return false;
             --sem.free_;
             return true;
         }
-        void await_suspend(std::coroutine_handle<> self) {
-            parked.await_suspend(self);
-            suspended = true;
-        }
+        void await_suspend(std::coroutine_handle<> self) { parked.await_suspend(self); }
         Permit await_resume() {
-            if (suspended) parked.await_resume();
+            parked.await_resume(); // handed over to us (or CancelledError)
             return Permit(&sem);
         }
     };

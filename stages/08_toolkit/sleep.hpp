@@ -1,28 +1,31 @@
-// sleep(ms): park the coroutine on the loop's timer queue (asyncio.sleep).
+// sleep(ms): park the coroutine on the loop's timers (asyncio.sleep).
 //
-// The timer queue is 07's DeadlineHeap: a binary min-heap of waiters keyed by
-// deadline, so adding or removing a timer is O(log n) and the loop sleeps in
-// the selector exactly until the earliest one. A sleep is a Waiter with no fd.
+// The timers are 07's: a sleep is a Waiter with no fd, only a deadline, in
+// the loop's DeadlineHeap; the loop sleeps in the selector exactly until
+// the earliest. Its deadline passing is not an error here: it is the point.
 #pragma once
 
-#include "07_coroutines/lists.hpp"
 #include "07_coroutines/loop.hpp"
 
 #include <chrono>
 #include <coroutine>
+#include <exception>
 
 namespace ladder::coro {
 
 class Sleep {
   public:
-    explicit Sleep(Clock::time_point deadline) noexcept { waiter_.deadline = deadline; }
+    explicit Sleep(Clock::time_point deadline) noexcept {
+        waiter_.deadline = deadline;
+        waiter_.what = "sleep";
+    }
     bool await_ready() const noexcept { return false; } // even sleep(0) lets the others run
     void await_suspend(std::coroutine_handle<> self) {
         waiter_.handle = self;
         Loop::current().wait(waiter_);
     }
     void await_resume() const {
-        if (waiter_.outcome == Waiter::Outcome::cancelled) throw CancelledError{};
+        if (waiter_.error) std::rethrow_exception(waiter_.error); // cancelled
     }
 
   private:
@@ -34,6 +37,11 @@ inline Sleep sleep_until(Clock::time_point deadline) noexcept {
 }
 inline Sleep sleep(std::chrono::milliseconds ms) noexcept {
     return Sleep(Clock::now() + ms);
+}
+// co_await yield_now(): let every other ready coroutine run first (Python:
+// await asyncio.sleep(0)).
+inline Sleep yield_now() noexcept {
+    return Sleep(Clock::now());
 }
 
 } // namespace ladder::coro

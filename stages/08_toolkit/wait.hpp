@@ -1,12 +1,12 @@
-// Waiting for several Jobs (job.hpp) at once — asyncio's wait, wait_for,
+// Waiting for several jobs (job.hpp) at once — asyncio's wait, wait_for,
 // as_completed and gather(return_exceptions=True).
 //
-//   auto [done, pending] = co_await wait(cores, Return::first_completed);
-//   Page p = co_await wait_for(fetch(...), 500ms);    // TimeoutError, job cancelled
-//   AsCompleted next(cores); while (next.left()) { std::size_t i = co_await next(); ... }
-//   auto results = co_await gather(jobs, /*return_exceptions=*/true);
+//   WaitResult r = co_await wait(jobs, Return::first_completed);   // r.done, r.pending
+//   Page p = co_await wait_for(fetch(...), 500ms);    // TimeoutError, the task cancelled
+//   AsCompleted next(jobs); while (next.left()) { std::size_t i = co_await next(); ... }
+//   std::vector<Result<T>> all = co_await gather_results(jobs);
 //
-// All of them park on one Event that every watched Job sets when it ends.
+// Each of them parks on one Event that every watched job sets when it ends.
 #pragma once
 
 #include "error.hpp"
@@ -19,40 +19,12 @@
 #include <chrono>
 #include <cstddef>
 #include <exception>
+#include <memory>
 #include <optional>
 #include <string>
-#include <type_traits>
-#include <variant>
 #include <vector>
 
 namespace ladder::coro {
-
-namespace detail {
-
-// While alive, `event` is set whenever one of `jobs` ends.
-class Watch {
-  public:
-    Watch(const std::vector<JobCore*>& jobs, Event& event) : jobs_(jobs), event_(event) {
-        for (JobCore* j : jobs_) j->watchers.push_back(&event_);
-    }
-    ~Watch() {
-        for (JobCore* j : jobs_) std::erase(j->watchers, &event_);
-    }
-    Watch(const Watch&) = delete;
-    Watch& operator=(const Watch&) = delete;
-
-  private:
-    std::vector<JobCore*> jobs_;
-    Event& event_;
-};
-
-inline Task<void> alarm(Event& event, bool& rang, std::chrono::milliseconds after) {
-    co_await sleep(after);
-    rang = true;
-    event.set();
-}
-
-} // namespace detail
 
 // asyncio.FIRST_COMPLETED / ALL_COMPLETED.
 enum class Return { first_completed, all_completed };
@@ -61,26 +33,40 @@ struct WaitResult {
     std::vector<std::size_t> done, pending; // indexes into the jobs given
 };
 
-// Until the first (or every) job ends, or `timeout` passes (no error then:
-// look at `pending`). The jobs still pending keep running.
-inline Task<WaitResult> wait(std::vector<JobCore*> jobs, Return when,
+namespace detail {
+// An Event set whenever one of `jobs` ends. Shared: a callback may run after
+// the waiting coroutine has gone.
+inline std::shared_ptr<Event> on_any_end(const std::vector<JobBase*>& jobs) {
+    auto changed = std::make_shared<Event>();
+    for (JobBase* j : jobs) j->add_done_callback([changed] { changed->set(); });
+    return changed;
+}
+} // namespace detail
+
+// Until the first (or every) job ends, or `timeout` passes — no error then:
+// look at `pending`. The jobs still pending keep running.
+inline Task<WaitResult> wait(std::vector<JobBase*> jobs, Return when,
                              std::optional<std::chrono::milliseconds> timeout = std::nullopt) {
-    Event changed;
-    detail::Watch watch(jobs, changed);
-    bool rang = false;
-    Job<void> timer;
-    if (timeout) timer = create_task(detail::alarm(changed, rang, *timeout));
+    auto changed = detail::on_any_end(jobs);
+    auto deadline = timeout ? Clock::now() + *timeout : never;
     for (;;) {
         WaitResult r;
         for (std::size_t i = 0; i < jobs.size(); ++i)
-            (jobs[i]->done ? r.done : r.pending).push_back(i);
+            (jobs[i]->done() ? r.done : r.pending).push_back(i);
         bool enough = when == Return::first_completed ? !r.done.empty() : r.pending.empty();
-        if (enough || rang || jobs.empty()) {
-            if (timer.valid()) timer.cancel(); // its sleep leaves the timer queue at once
-            co_return r;
+        if (enough || jobs.empty() || Clock::now() >= deadline) co_return r;
+        changed->clear();
+        if (timeout) { // whichever comes first: a job's end, or the deadline
+            Job<void> alarm = create_task([](Clock::time_point d, Event& e) -> Task<void> {
+                co_await sleep_until(d);
+                e.set();
+            }(deadline, *changed));
+            co_await changed->wait();
+            alarm.cancel(); // its sleep leaves the timers now
+            co_await alarm.finished();
+        } else {
+            co_await changed->wait();
         }
-        changed.clear();
-        co_await changed.wait();
     }
 }
 
@@ -90,8 +76,7 @@ inline Task<WaitResult> wait(std::vector<JobCore*> jobs, Return when,
 template <class T>
 Task<T> wait_for(Task<T> task, std::chrono::milliseconds timeout) {
     Job<T> job = create_task(std::move(task));
-    std::vector<JobCore*> just_it{
-        &job.core()}; // (a named vector: g++ 12 trips on a braced one here)
+    std::vector<JobBase*> just_it{&job.base()}; // (named: g++ 12 trips on a braced list here)
     co_await wait(std::move(just_it), Return::first_completed, timeout);
     if (!job.done()) {
         job.cancel();
@@ -102,66 +87,56 @@ Task<T> wait_for(Task<T> task, std::chrono::milliseconds timeout) {
 }
 
 // asyncio.as_completed(jobs): `co_await next()` gives the index of the next
-// job to end, in the order they end (ties: the order they ended in).
+// job to end, in the order they ended.
 class AsCompleted {
   public:
-    explicit AsCompleted(std::vector<JobCore*> jobs)
-        : jobs_(std::move(jobs)), watch_(jobs_, changed_), given_(jobs_.size(), false),
-          left_(jobs_.size()) {}
-    std::size_t left() const noexcept { return left_; }
+    explicit AsCompleted(std::vector<JobBase*> jobs)
+        : jobs_(std::move(jobs)), changed_(detail::on_any_end(jobs_)), given_(jobs_.size()) {}
+    std::size_t left() const noexcept { return jobs_.size() - given_count_; }
 
     Task<std::size_t> operator()() {
         for (;;) {
             std::optional<std::size_t> first;
             for (std::size_t i = 0; i < jobs_.size(); ++i)
-                if (!given_[i] && jobs_[i]->done &&
-                    (!first || jobs_[i]->finished_seq < jobs_[*first]->finished_seq))
+                if (!given_[i] && jobs_[i]->done() &&
+                    (!first || jobs_[i]->finished_seq() < jobs_[*first]->finished_seq()))
                     first = i;
             if (first) {
                 given_[*first] = true;
-                --left_;
+                ++given_count_;
                 co_return *first;
             }
-            changed_.clear();
-            co_await changed_.wait();
+            changed_->clear();
+            co_await changed_->wait();
         }
     }
 
   private:
-    std::vector<JobCore*> jobs_;
-    Event changed_;
-    detail::Watch watch_;
+    std::vector<JobBase*> jobs_;
+    std::shared_ptr<Event> changed_;
     std::vector<bool> given_;
-    std::size_t left_;
+    std::size_t given_count_ = 0;
 };
 
-// One job's outcome, for gather(..., return_exceptions = true).
+// One job's outcome: a value, or the exception it ended with.
 template <class T>
 struct Result {
-    std::optional<std::conditional_t<std::is_void_v<T>, std::monostate, T>> value;
+    std::optional<std::conditional_t<std::is_void_v<T>, bool, T>> value;
     std::exception_ptr error;
     bool ok() const noexcept { return !error; }
 };
 
-// asyncio.gather(*jobs, return_exceptions=...): every result, in the jobs'
-// order. Without return_exceptions the first error (first in time) is
-// rethrown at once and the other jobs go on running (as in asyncio); with
-// it, errors are results like any other.
+// asyncio.gather(*jobs, return_exceptions=True): every job's outcome, in
+// the jobs' order, once all have ended; an error is an outcome like any other.
 template <class T>
-Task<std::vector<Result<T>>> gather(std::vector<Job<T>>& jobs, bool return_exceptions) {
-    std::vector<JobCore*> cores;
-    for (Job<T>& j : jobs) cores.push_back(&j.core());
-    AsCompleted next(cores);
-    while (next.left()) {
-        std::size_t i = co_await next();
-        if (cores[i]->error && !return_exceptions) std::rethrow_exception(cores[i]->error);
-    }
+Task<std::vector<Result<T>>> gather_results(std::vector<Job<T>>& jobs) {
     std::vector<Result<T>> results(jobs.size());
     for (std::size_t i = 0; i < jobs.size(); ++i) {
-        try {
+        co_await jobs[i].finished(); // (if *we* are cancelled, that propagates from here)
+        try {                        // the job has ended: what comes out now is its outcome
             if constexpr (std::is_void_v<T>) {
                 co_await jobs[i];
-                results[i].value.emplace();
+                results[i].value.emplace(true);
             } else {
                 results[i].value.emplace(co_await jobs[i]);
             }

@@ -1,22 +1,21 @@
-// WaitList: the queue of coroutines waiting for one primitive (a Lock, an
-// Event, a Queue...), first come first served. Every tool of stage 08 is a
-// little state plus one or two of these.
+// WaitList: the coroutines waiting for one tool (a Lock, an Event, a job's
+// end...), first come first served. Every tool of this stage is a little
+// state plus one or two of these.
 //
-//   co_await list.wait();    // park at the back until woken (or cancelled)
-//   list.wake_one();         // the longest-waiting coroutine runs next turn
+//   co_await list.wait();    // park until woken (or cancelled)
+//   list.wake_one();         // the longest waiter runs on the next turn
 //
-// The waiter lives in the waiting coroutine's frame (07's intrusive Waiter):
-// parking allocates nothing, and a frame destroyed while parked leaves the list.
-// Cancellation-safe: a waiter cancelled while parked just leaves the queue, and
-// one destroyed after being woken but before it ran hands its wake-up on, so a
-// wake-up is never lost (see `on_lost_wakeup`).
+// A waiter parks on 07's loop with no fd and no deadline, so only a wake
+// ends its wait — and a cancel, like any other park (cancellation.hpp). The
+// list just remembers who came first.
 #pragma once
 
-#include "07_coroutines/lists.hpp"
 #include "07_coroutines/loop.hpp"
 
+#include <algorithm>
 #include <coroutine>
 #include <cstddef>
+#include <deque>
 #include <functional>
 
 namespace ladder::coro {
@@ -26,19 +25,13 @@ class WaitList {
     WaitList() = default;
     WaitList(const WaitList&) = delete;
     WaitList& operator=(const WaitList&) = delete;
-    ~WaitList() {
-        while (head_.linked()) head_.next->unlink();
-    }
 
-    bool empty() const noexcept { return !head_.linked(); }
-    std::size_t size() const noexcept {
-        std::size_t n = 0;
-        for (const Link* l = head_.next; l != &head_; l = l->next) ++n;
-        return n;
-    }
+    std::size_t size() const noexcept { return queue_.size(); }
+    bool empty() const noexcept { return queue_.empty(); }
 
-    // What the owner does with a wake-up whose waiter died before running
-    // (a Lock hands itself to the next waiter, a Semaphore its permit...).
+    // What the tool does with a hand-over whose waiter died (or was
+    // cancelled) before it could use it: a Lock passes itself on, a
+    // Semaphore its permit... so that nothing is ever lost.
     std::function<void()> on_lost_wakeup;
 
     class Awaiter {
@@ -47,38 +40,41 @@ class WaitList {
         Awaiter(const Awaiter&) = delete;
         Awaiter& operator=(const Awaiter&) = delete;
         ~Awaiter() {
-            // Woken (on the ready list) but never resumed: pass it on.
-            if (waiter_.outcome == Waiter::Outcome::ready && list_.on_lost_wakeup) {
-                waiter_.unlink();
-                waiter_.outcome = Waiter::Outcome::idle;
-                list_.on_lost_wakeup();
-            }
+            std::erase(list_.queue_, this);
+            if (handed_ && list_.on_lost_wakeup) list_.on_lost_wakeup(); // woken, never ran
         }
         bool await_ready() const noexcept { return false; }
         void await_suspend(std::coroutine_handle<> self) {
             waiter_.handle = self;
-            Loop::current().park_elsewhere(waiter_); // throws if our task was cancelled
-            list_.push_back(waiter_);
+            waiter_.what = "wait list";
+            Loop::current().wait(waiter_); // throws CancelledError if the job was cancelled
+            list_.queue_.push_back(this);
         }
         void await_resume() {
-            bool cancelled = waiter_.outcome == Waiter::Outcome::cancelled;
-            waiter_.outcome = Waiter::Outcome::idle;
-            if (cancelled) throw CancelledError{};
+            std::erase(list_.queue_, this); // cancelled: we were still in the queue
+            handed_ = false;                // the hand-over, if any, is ours now
+            if (waiter_.error) std::rethrow_exception(waiter_.error);
         }
 
       private:
+        friend WaitList;
         WaitList& list_;
         Waiter waiter_;
+        bool handed_ = false; // wake_one() chose us
     };
     Awaiter wait() noexcept { return Awaiter(*this); }
 
-    // Wake the first waiter; false if there was none.
+    // Wake the longest waiter; false if there is none.
     bool wake_one() noexcept {
-        if (empty()) return false;
-        auto* w = static_cast<Waiter*>(head_.next);
-        w->unlink();
-        Loop::current().unpark_elsewhere(*w, Waiter::Outcome::ready);
-        return true;
+        while (!queue_.empty()) {
+            Awaiter* first = queue_.front();
+            queue_.pop_front();
+            if (!first->waiter_.parked) continue; // cancelled already: not a waiter any more
+            first->handed_ = true;
+            first->waiter_.loop->wake(first->waiter_);
+            return true;
+        }
+        return false;
     }
     std::size_t wake(std::size_t n) noexcept {
         std::size_t woken = 0;
@@ -88,13 +84,7 @@ class WaitList {
     std::size_t wake_all() noexcept { return wake(static_cast<std::size_t>(-1)); }
 
   private:
-    void push_back(Waiter& w) noexcept {
-        w.prev = head_.prev;
-        w.next = &head_;
-        head_.prev->next = &w;
-        head_.prev = &w;
-    }
-    Link head_;
+    std::deque<Awaiter*> queue_;
 };
 
 } // namespace ladder::coro

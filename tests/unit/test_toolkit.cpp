@@ -2,7 +2,9 @@
 // as_completed/gather, Lock, Event, Condition, Semaphore, Queue. Orders are
 // decided by the loop (deadlines, FIFO lists), not by wall-clock luck; the
 // only time bounds are "cancelled long before the 10 s it would have slept".
+#include "08_toolkit/cancellation.hpp"
 #include "08_toolkit/condition.hpp"
+#include "08_toolkit/event.hpp"
 #include "08_toolkit/job.hpp"
 #include "08_toolkit/lock.hpp"
 #include "08_toolkit/queue.hpp"
@@ -10,7 +12,14 @@
 #include "08_toolkit/sleep.hpp"
 #include "08_toolkit/wait.hpp"
 
+#include "07_coroutines/gather.hpp"
+#include "07_coroutines/io.hpp"
+
 #include <gtest/gtest.h>
+
+#include <sys/socket.h>
+
+#include <algorithm>
 
 #include <chrono>
 #include <string>
@@ -53,6 +62,14 @@ Task<int> long_sleeper(bool& caught, bool& destroyed) {
     co_return 1;
 }
 
+// asyncio.run() for this stage: a fresh loop with 08's cancellation attached.
+template <class T>
+T run08(Task<T> main) {
+    Loop loop;
+    Cancellation cancellation(loop);
+    return loop.run_until_complete(std::move(main));
+}
+
 class Toolkit : public ::testing::Test {
   protected:
     void SetUp() override { frames_before_ = frame_stats.live(); }
@@ -64,7 +81,7 @@ class Toolkit : public ::testing::Test {
 
 TEST_F(Toolkit, SleepersWakeInDeadlineOrder) {
     std::vector<int> log;
-    run([&]() -> Task<void> {
+    run08([&]() -> Task<void> {
         std::vector<Job<void>> jobs;
         jobs.push_back(create_task(sleeper(30ms, log, 3)));
         jobs.push_back(create_task(sleeper(10ms, log, 1)));
@@ -77,7 +94,7 @@ TEST_F(Toolkit, SleepersWakeInDeadlineOrder) {
 TEST_F(Toolkit, CancelThrowsAtTheCoAwaitAndCleansUp) {
     bool caught = false, destroyed = false, saw_cancel = false;
     auto start = Clock::now();
-    run([&]() -> Task<void> {
+    run08([&]() -> Task<void> {
         Job<int> job = create_task(long_sleeper(caught, destroyed));
         co_await sleep(5ms);
         EXPECT_FALSE(job.done());
@@ -97,14 +114,15 @@ TEST_F(Toolkit, CancelThrowsAtTheCoAwaitAndCleansUp) {
 
 TEST_F(Toolkit, CancelledErrorIsNotAStdException) {
     bool swallowed = false;
-    run([&]() -> Task<void> {
-        Job<void> job = create_task([&]() -> Task<void> {
+    run08([&]() -> Task<void> {
+        auto sleeper = [&]() -> Task<void> { // named: its coroutine refers to it
             try {
                 co_await sleep(10s);
             } catch (const std::exception&) {
                 swallowed = true; // must not happen: cancellation goes through
             }
-        }());
+        };
+        Job<void> job = create_task(sleeper());
         co_await yield_now();
         job.cancel();
         co_await job.finished();
@@ -115,7 +133,7 @@ TEST_F(Toolkit, CancelledErrorIsNotAStdException) {
 
 TEST_F(Toolkit, CancelBeforeItParksTakesEffectAtItsNextCoAwait) {
     bool caught = false, destroyed = false;
-    run([&]() -> Task<void> {
+    run08([&]() -> Task<void> {
         Job<int> job = create_task(long_sleeper(caught, destroyed));
         job.cancel(); // parked already: woken at once
         co_await job.finished();
@@ -127,7 +145,7 @@ TEST_F(Toolkit, CancelBeforeItParksTakesEffectAtItsNextCoAwait) {
 TEST_F(Toolkit, WaitForTimesOutAndCancelsTheTask) {
     bool caught = false, destroyed = false, timed_out = false;
     auto start = Clock::now();
-    run([&]() -> Task<void> {
+    run08([&]() -> Task<void> {
         try {
             co_await wait_for(long_sleeper(caught, destroyed), 20ms);
         } catch (const TimeoutError&) {
@@ -144,13 +162,13 @@ TEST_F(Toolkit, WaitForTimesOutAndCancelsTheTask) {
 }
 
 TEST_F(Toolkit, WaitFirstCompletedLeavesTheRestPending) {
-    run([&]() -> Task<void> {
+    run08([&]() -> Task<void> {
         std::vector<Job<int>> jobs;
         jobs.push_back(create_task(value_after(50ms, 0)));
         jobs.push_back(create_task(value_after(1ms, 1)));
         jobs.push_back(create_task(value_after(60ms, 2)));
-        std::vector<JobCore*> cores;
-        for (auto& j : jobs) cores.push_back(&j.core());
+        std::vector<JobBase*> cores;
+        for (auto& j : jobs) cores.push_back(&j.base());
         WaitResult r = co_await wait(cores, Return::first_completed);
         EXPECT_EQ(r.done, (std::vector<std::size_t>{1}));
         EXPECT_EQ(r.pending, (std::vector<std::size_t>{0, 2}));
@@ -159,7 +177,7 @@ TEST_F(Toolkit, WaitFirstCompletedLeavesTheRestPending) {
         EXPECT_TRUE(r.pending.empty());
         // With a timeout that passes first: no error, just pending ones.
         Job<int> slow = create_task(value_after(10s, 9));
-        std::vector<JobCore*> just_slow{&slow.core()};
+        std::vector<JobBase*> just_slow{&slow.base()};
         r = co_await wait(just_slow, Return::all_completed, 5ms);
         EXPECT_EQ(r.pending.size(), 1u);
         slow.cancel();
@@ -169,48 +187,59 @@ TEST_F(Toolkit, WaitFirstCompletedLeavesTheRestPending) {
 
 TEST_F(Toolkit, AsCompletedGivesCompletionOrder) {
     std::vector<int> order;
-    run([&]() -> Task<void> {
+    run08([&]() -> Task<void> {
         std::vector<Job<int>> jobs;
         for (int ms : {40, 10, 30, 20}) jobs.push_back(create_task(value_after(ms * 1ms, ms)));
-        std::vector<JobCore*> cores;
-        for (auto& j : jobs) cores.push_back(&j.core());
+        std::vector<JobBase*> cores;
+        for (auto& j : jobs) cores.push_back(&j.base());
         AsCompleted next(cores);
         while (next.left()) order.push_back(co_await jobs[co_await next()]);
     }());
     EXPECT_EQ(order, (std::vector<int>{10, 20, 30, 40}));
 }
 
-TEST_F(Toolkit, GatherWithAndWithoutReturnExceptions) {
-    run([&]() -> Task<void> {
+TEST_F(Toolkit, GatherResultsKeepsEveryOutcomeInOrder) {
+    run08([&]() -> Task<void> {
         std::vector<Job<int>> jobs;
         jobs.push_back(create_task(value_after(5ms, 1)));
         jobs.push_back(create_task(fail_after(1ms)));
         jobs.push_back(create_task(value_after(3ms, 3)));
-        auto results = co_await gather(jobs, /*return_exceptions=*/true);
+        auto results = co_await gather_results(jobs); // return_exceptions=True
         EXPECT_EQ(results.size(), 3u);
         EXPECT_EQ(*results[0].value, 1);
         EXPECT_FALSE(results[1].ok());
         EXPECT_EQ(*results[2].value, 3);
+    }());
+}
 
-        std::vector<Job<int>> again;
-        again.push_back(create_task(value_after(50ms, 1)));
-        again.push_back(create_task(fail_after(1ms)));
-        bool threw = false;
-        try {
-            co_await gather(again, false);
-        } catch (const std::runtime_error&) {
-            threw = true;
-        }
-        EXPECT_TRUE(threw);
-        EXPECT_FALSE(again[0].done()); // the others go on running
-        co_await again[0].finished();
+namespace {
+Task<void> gather_then_note(std::vector<Job<int>>& jobs, bool& finished) {
+    co_await gather_results(jobs);
+    finished = true;
+}
+} // namespace
+
+TEST_F(Toolkit, CancellingGatherResultsCancelsTheGatherNotTheJobsOutcome) {
+    run08([&]() -> Task<void> {
+        std::vector<Job<int>> jobs;
+        jobs.push_back(create_task(value_after(10s, 1)));
+        bool finished = false;
+        Job<void> gathering = create_task(gather_then_note(jobs, finished));
+        co_await yield_now();
+        gathering.cancel(); // its own CancelledError is not taken for a job's outcome
+        co_await gathering.finished();
+        EXPECT_TRUE(gathering.cancelled());
+        EXPECT_FALSE(finished);
+        EXPECT_FALSE(jobs[0].done());
+        jobs[0].cancel();
+        co_await jobs[0].finished();
     }());
 }
 
 TEST_F(Toolkit, LockIsExclusiveAndFifo) {
     std::vector<int> order;
     int inside = 0, peak = 0;
-    run([&]() -> Task<void> {
+    run08([&]() -> Task<void> {
         Lock lock;
         auto worker = [&](int id) -> Task<void> {
             auto held = co_await lock.acquire();
@@ -230,7 +259,7 @@ TEST_F(Toolkit, LockIsExclusiveAndFifo) {
 
 TEST_F(Toolkit, ACancelledLockWaiterDoesNotSwallowTheWakeup) {
     std::vector<int> got;
-    run([&]() -> Task<void> {
+    run08([&]() -> Task<void> {
         Lock lock;
         auto holder = co_await lock.acquire();
         auto waiter = [&](int id) -> Task<void> {
@@ -253,7 +282,7 @@ TEST_F(Toolkit, ACancelledLockWaiterDoesNotSwallowTheWakeup) {
 
 TEST_F(Toolkit, EventWakesEveryWaiterAndCancelLeavesIt) {
     int woken = 0;
-    run([&]() -> Task<void> {
+    run08([&]() -> Task<void> {
         Event event;
         auto waiter = [&]() -> Task<void> {
             co_await event.wait();
@@ -274,7 +303,7 @@ TEST_F(Toolkit, EventWakesEveryWaiterAndCancelLeavesIt) {
 
 TEST_F(Toolkit, ConditionNotifyNWakesExactlyN) {
     int woken = 0;
-    run([&]() -> Task<void> {
+    run08([&]() -> Task<void> {
         Condition cond;
         auto waiter = [&]() -> Task<void> {
             auto held = co_await cond.acquire();
@@ -306,7 +335,7 @@ TEST_F(Toolkit, ConditionNotifyNWakesExactlyN) {
 
 TEST_F(Toolkit, SemaphoreBoundIsNeverExceeded) {
     int inside = 0, peak = 0;
-    run([&]() -> Task<void> {
+    run08([&]() -> Task<void> {
         Semaphore sem(2);
         auto worker = [&](int ms) -> Task<void> {
             auto permit = co_await sem.acquire();
@@ -327,7 +356,7 @@ TEST_F(Toolkit, SemaphoreBoundIsNeverExceeded) {
 TEST_F(Toolkit, QueueIsBoundedAndJoinWaitsForTaskDone) {
     std::vector<int> consumed;
     std::size_t max_size = 0;
-    run([&]() -> Task<void> {
+    run08([&]() -> Task<void> {
         Queue<int> queue(2);
         auto producer = [&]() -> Task<void> {
             for (int i = 0; i < 6; ++i) {
@@ -358,4 +387,73 @@ TEST_F(Toolkit, QueueIsBoundedAndJoinWaitsForTaskDone) {
     EXPECT_LE(max_size, 2u);
     std::sort(consumed.begin(), consumed.end());
     EXPECT_EQ(consumed, (std::vector<int>{0, 1, 2, 3, 4, 5}));
+}
+
+// --- cancellation through 07's hooks ------------------------------------------------------
+
+namespace {
+Task<std::string> read_forever(Socket& sock, bool& caught) {
+    std::string got;
+    try {
+        while (co_await sock.recv(got)) {
+        }
+    } catch (const CancelledError&) {
+        caught = true; // at 07's own co_await, which knows nothing of jobs
+        throw;
+    }
+    co_return got;
+}
+Task<void> two_reads(Socket& a, Socket& b, bool& caught_a, bool& caught_b) {
+    std::vector<Task<std::string>> both;
+    both.push_back(read_forever(a, caught_a));
+    both.push_back(read_forever(b, caught_b));
+    co_await gather(std::move(both)); // one job, parked in two places at once
+}
+} // namespace
+
+TEST_F(Toolkit, CancelReachesEveryPlaceAJobIsParkedEvenIn07sAwaits) {
+    int fds1[2], fds2[2];
+    ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds1), 0);
+    ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds2), 0);
+    Fd keep1(fds1[1]), keep2(fds2[1]);
+    Socket a{Fd(fds1[0])}, b{Fd(fds2[0])};
+    bool caught_a = false, caught_b = false;
+    run08([&]() -> Task<void> {
+        Job<void> job = create_task(two_reads(a, b, caught_a, caught_b));
+        co_await yield_now();
+        EXPECT_EQ(Loop::current().waiting(), 2u);
+        job.cancel();
+        co_await job.finished();
+        EXPECT_TRUE(job.cancelled());
+        EXPECT_EQ(Loop::current().waiting(), 0u); // both waits left the loop
+    }());
+    EXPECT_TRUE(caught_a); // the first: at its co_await; the second went with gather's frame
+}
+
+TEST_F(Toolkit, ACancelWhileTheJobIsReadyTakesEffectAtItsNextAwait) {
+    std::vector<std::string> trace;
+    run08([&]() -> Task<void> {
+        Event go;
+        auto steps = [&]() -> Task<void> {
+            co_await go.wait();
+            trace.push_back("ran on"); // woken before the cancel: this step still runs...
+            co_await yield_now();      // ...and CancelledError comes here
+            trace.push_back("never");
+        };
+        Job<void> job = create_task(steps());
+        go.set();     // the job is on the ready list now, no longer parked...
+        job.cancel(); // ...so the cancel waits for its next co_await
+        co_await job.finished();
+        EXPECT_TRUE(job.cancelled());
+    }());
+    EXPECT_EQ(trace, (std::vector<std::string>{"ran on"}));
+}
+
+TEST_F(Toolkit, AnEmptyJobIsAClearError) {
+    Job<int> empty;
+    EXPECT_FALSE(empty.valid());
+    EXPECT_THROW(empty.done(), std::logic_error);
+    EXPECT_THROW(empty.cancel(), std::logic_error);
+    Loop loop;
+    EXPECT_THROW(create_task(value_after(1ms, 1)), std::logic_error); // no Cancellation here
 }
