@@ -501,7 +501,7 @@ struct Recorder : LoopHooks {
     }
     void parking(Waiter& w) override { seen.push_back(std::string("parking ") + w.what); }
     void woken(Waiter& w) override {
-        seen.push_back(std::string("woken ") + w.what + (w.error ? " with an error" : ""));
+        seen.push_back(std::string("woken ") + w.what + (w.timed_out ? ", timed out" : ""));
     }
     void forgotten(Waiter& w) override { seen.push_back(std::string("forgotten ") + w.what); }
     void step_began(Waiter& w) override { seen.push_back(std::string("step ") + w.what); }
@@ -537,7 +537,7 @@ TEST_F(Coroutines, AHookSeesEveryParkWakeAndStepInOrder) {
     EXPECT_EQ(recorder.seen, (Steps{"parking recv", "turn 1", "selected 1", "woken recv",
                                     "step recv", "step ended", "turn ended",
                                     "parking recv", "turn 2", "selected 0",
-                                    "woken recv with an error", "step recv", "step ended",
+                                    "woken recv, timed out", "step recv", "step ended",
                                     "turn ended"}));
 }
 
