@@ -21,6 +21,9 @@ inline constexpr int mark_count = 3;
 struct PageTimes {
     std::array<Clock::time_point, mark_count> at{};
     void mark(Mark m) { at[static_cast<int>(m)] = Clock::now(); }
+    void mark_once(Mark m) { // the first time only (the first byte: not every read)
+        if (at[static_cast<int>(m)] == Clock::time_point{}) mark(m);
+    }
 };
 
 class Trace {

@@ -20,9 +20,10 @@ Task<Page> fetch(const Endpoint& server, std::string path, Clock::time_point dea
     co_await async_send_all(sock, build_request(server.text, path));
     if (times) times->mark(Mark::sent);
     std::string response;
-    while (co_await sock.recv(response)) // false: the server closed, the page is complete
-        if (times && times->at[int(Mark::first_byte)] == Clock::time_point{})
-            times->mark(Mark::first_byte);
+    for (bool open = true; open;) {
+        open = co_await sock.recv(response); // false: the server closed, the page is complete
+        if (times && !response.empty()) times->mark_once(Mark::first_byte);
+    }
     co_return parse_page(response, path, body);
 }
 

@@ -35,6 +35,7 @@ class JobBase {
 
     bool done() const noexcept { return done_; }
     bool cancelled() const noexcept { return done_ && cancelled_; }
+    bool cancelling() const noexcept { return cancel_pending_; } // cancelled, not yet told
     std::exception_ptr error() const noexcept { return error_; } // how it failed, if it did
     std::uint64_t finished_seq() const noexcept { return finished_seq_; } // completion order
 

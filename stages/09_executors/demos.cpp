@@ -1,11 +1,11 @@
 #include "demos.hpp"
 #include "cpu_job.hpp"
-#include "07_coroutines/crawl.hpp"
-#include "01_blocking/fetch.hpp"
-#include "08_toolkit/job.hpp"
 #include "page.hpp"
-#include "08_toolkit/sleep.hpp"
+#include "01_blocking/fetch.hpp"
 #include "03_thread_pool/thread_cost.hpp"
+#include "07_coroutines/crawl.hpp"
+#include "08_toolkit/job.hpp"
+#include "08_toolkit/sleep.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -123,8 +123,7 @@ Task<std::vector<Mode>> all_modes(DemoContext& ctx, int jobs, std::uint64_t size
 }
 
 Task<DemoResult> cpu_demo(DemoContext& ctx) {
-    DemoResult r{"cpu", 0, false, "", nlohmann::json::object()};
-    auto start = Clock::now();
+    DemoResult r;
     say(ctx, "cpu: %d jobs, each the sum of the squares of ~%.1e random numbers; %d cores\n",
         ctx.jobs, static_cast<double>(ctx.size), ctx.cores);
     say(ctx, "  %-16s %7s %7s %9s %10s\n", "mode", "wall s", "cpu s", "speed-up", "predicted");
@@ -175,7 +174,6 @@ Task<DemoResult> cpu_demo(DemoContext& ctx) {
                   modes[0].wall_s / modes[3].wall_s, ctx.cores,
                   same_answers ? "" : "; the answers DIFFER");
     r.what = what;
-    r.wall_s = seconds_since(start);
     co_return r;
 }
 
@@ -235,8 +233,7 @@ Task<LagFigures> lag_while(DemoContext& ctx, bool inline_jobs, int jobs) {
 }
 
 Task<DemoResult> lag_demo(DemoContext& ctx) {
-    DemoResult r{"lag", 0, false, "", nlohmann::json::object()};
-    auto start = Clock::now();
+    DemoResult r;
     const int jobs = 4;
     CpuAnswer one = cpu_job(ctx.size, 1); // how long one job keeps a thread busy
     say(ctx, "lag: a heartbeat sleeps 10 ms at a time while %d CPU jobs of %.0f ms run\n", jobs,
@@ -263,7 +260,6 @@ Task<DemoResult> lag_demo(DemoContext& ctx) {
     std::snprintf(what, sizeof what, "max loop lag %.1f ms inline, %.1f ms with run_in_executor",
                   inline_lag.max_ms, executor_lag.max_ms);
     r.what = what;
-    r.wall_s = seconds_since(start);
     co_return r;
 }
 
@@ -326,7 +322,7 @@ Task<double> page_part(DemoContext& ctx, Clock::time_point start) {
 }
 
 Task<DemoResult> mixed_demo(DemoContext& ctx) {
-    DemoResult r{"mixed", 0, false, "", nlohmann::json::object()};
+    DemoResult r;
     say(ctx,
         "mixed: %d blocking %d ms fetches in threads + %d CPU jobs in processes + %d pages "
         "on the loop, all at once\n",
@@ -355,7 +351,6 @@ Task<DemoResult> mixed_demo(DemoContext& ctx) {
     std::snprintf(what, sizeof what, "total %.2f s: the slowest part %.2f s, not the sum %.2f s%s",
                   total_s, slowest, sum, failed ? "; some job FAILED" : "");
     r.what = what;
-    r.wall_s = total_s;
     co_return r;
 }
 
@@ -386,8 +381,8 @@ Task<double> process_round_trip_us(ProcessExecutor& processes, int n) {
 }
 
 Task<DemoResult> choose_demo(DemoContext& ctx) {
-    DemoResult r{"choose", 0, true, "", nlohmann::json::object()};
-    auto start = Clock::now();
+    DemoResult r;
+    r.ok = true;
 
     std::size_t before = frame_stats.bytes;
     Task<void> parked = parked_coroutine(); // lazy: the frame exists, nothing runs
@@ -447,27 +442,16 @@ Task<DemoResult> choose_demo(DemoContext& ctx) {
     r.what = "thread hand-off " + std::to_string(static_cast<int>(std::round(thread_us))) +
              " us, process round trip " + std::to_string(static_cast<int>(std::round(process_us))) +
              " us";
-    r.wall_s = seconds_since(start);
     co_return r;
 }
 
 } // namespace
 
-const std::vector<std::string>& demo_names() {
-    static const std::vector<std::string> names = {"cpu", "lag", "mixed", "choose"};
-    return names;
-}
+const Demo<DemoContext> demos[4] = {
+    {"cpu", cpu_demo}, {"lag", lag_demo}, {"mixed", mixed_demo}, {"choose", choose_demo}};
 
-int pages_of(const std::vector<std::string>& demos, int count) {
-    bool mixed = std::find(demos.begin(), demos.end(), "mixed") != demos.end();
-    return mixed ? blocking_calls + count : 0;
-}
-
-Task<DemoResult> run_demo(const std::string& name, DemoContext& ctx) {
-    if (name == "cpu") co_return co_await cpu_demo(ctx);
-    if (name == "lag") co_return co_await lag_demo(ctx);
-    if (name == "mixed") co_return co_await mixed_demo(ctx);
-    co_return co_await choose_demo(ctx);
+int pages_of(const std::string& only, int count) {
+    return only.empty() || only == "mixed" ? blocking_calls + count : 0;
 }
 
 ProcessExecutor::NamedJobs worker_jobs() {

@@ -3,17 +3,17 @@
 // experiment (seed 000's rule of thumb; seed 004's test9).
 #include "cli.hpp"
 #include "demos.hpp"
-#include "07_coroutines/loop.hpp"
 #include "page.hpp"
 #include "process_executor.hpp"
 #include "report.hpp"
 #include "signals.hpp"
 #include "thread_executor.hpp"
+#include "07_coroutines/loop.hpp"
+#include "08_toolkit/cancellation.hpp"
 
 #include <unistd.h>
 
 #include <algorithm>
-#include <cmath>
 #include <cstdio>
 #include <exception>
 
@@ -21,13 +21,13 @@ int main(int argc, char** argv) {
     using namespace ladder;
     const int cores = static_cast<int>(std::max(1L, ::sysconf(_SC_NPROCESSORS_ONLN)));
     ClientOptions options;
-    std::string demo;
+    std::string only;
     int jobs = 20, size = 70'000'000, threads = 4, workers = cores, blocking_ms = 1000;
     Cli cli("09_executors", "CPU-bound work beside the event loop: threads, processes, "
                             "run_in_executor.");
     add_client_flags(cli, options);
-    cli.option("--demo", &demo, "run only this experiment (default: all, in order)",
-               coro::demo_names())
+    cli.option("--demo", &only, "run only this experiment (default: all, in order)",
+               coro::demo_names(coro::demos))
         .option("--jobs", &jobs, "CPU jobs of the cpu demo (the seed's 20)", 1, 1000)
         .option("--size", &size, "random numbers each CPU job squares", 1, 2'000'000'000)
         .option("--threads", &threads, "threads of the thread pool (the seed's test9: 4)", 1, 256)
@@ -39,49 +39,32 @@ int main(int argc, char** argv) {
     // Whole lines at once, also into a pipe or a file: the demos' tables and
     // the report's page lines (stderr) then appear in the order they happened.
     std::setvbuf(stdout, nullptr, _IOLBF, 0);
-    std::vector<std::string> names = coro::demo_names();
-    if (!demo.empty()) names = {demo};
-
     // Only `mixed` talks to the server; without it the run needs none.
+    ClientOptions report_options = options;
+    report_options.count = coro::pages_of(only, options.count);
     std::optional<Endpoint> server;
-    if (coro::pages_of(names, options.count) > 0) server = require_server("09_executors", options);
+    if (report_options.count > 0) server = require_server("09_executors", options);
     ignore_sigpipe();
     raise_fd_limit(); // `mixed` keeps --count sockets open at once
 
-    ClientOptions report_options = options;
-    report_options.count = coro::pages_of(names, options.count);
     Report report("09_executors", report_options);
-    nlohmann::json results = nlohmann::json::array();
-    bool all_ok = true;
+    nlohmann::json results;
+    bool all_ok = false;
     try {
         // Fork the worker processes first, while this process has one thread
         // and little memory: each worker is a copy of it.
         coro::ProcessExecutor processes(workers, coro::worker_jobs());
-        coro::ThreadExecutor thread_pool(threads);
+        coro::Loop loop;
+        coro::Cancellation cancellation(loop); // 08's jobs, which run_in_executor returns
+        coro::ThreadExecutor thread_pool(loop, threads);
         coro::DemoContext ctx{server, options, report, thread_pool, processes};
         ctx.cores = cores;
         ctx.jobs = jobs;
         ctx.size = static_cast<std::uint64_t>(size);
         ctx.blocking_ms = blocking_ms;
-        if (options.json && options.quiet)
-            ctx.out = nullptr;
-        else if (options.json)
-            ctx.out = stderr; // with --json, stdout is the JSON alone
-
-        coro::run([&]() -> coro::Task<void> {
-            for (const std::string& name : names) {
-                coro::DemoResult r = co_await coro::run_demo(name, ctx);
-                all_ok = all_ok && r.ok;
-                results.push_back({{"name", r.name},
-                                   {"wall_s", std::round(r.wall_s * 1000) / 1000},
-                                   {"ok", r.ok},
-                                   {"what", r.what},
-                                   {"numbers", r.numbers}});
-                if (ctx.out)
-                    std::fprintf(ctx.out, "%-7s wall %5.2f s  %-4s %s\n\n", r.name.c_str(),
-                                 r.wall_s, r.ok ? "ok" : "FAIL", r.what.c_str());
-            }
-        }());
+        ctx.out = options.json ? (options.quiet ? nullptr : stderr) : stdout;
+        results = loop.run_until_complete(
+            coro::run_demos(coro::demos, only, ctx, ctx.out, all_ok));
         processes.shutdown();           // workers read end of stream, exit, and are reaped
     } catch (const std::exception& e) { // the executors are gone: threads joined, workers reaped
         std::fprintf(stderr, "09_executors: %s\n", e.what());

@@ -1,5 +1,5 @@
 #include "process_executor.hpp"
-#include "07_coroutines/io.hpp"
+#include "wake_up.hpp"
 
 #include <utility>
 
@@ -7,9 +7,9 @@ namespace ladder::coro {
 
 namespace {
 
-// The one job the pool's workers know: look the name up, run that job.
+// The one function the pool's workers run: look the name up, run that job.
 // A request is "name\nargument".
-ladder::WorkerFunction dispatch(ProcessExecutor::NamedJobs jobs) {
+WorkerFunction dispatch(ProcessExecutor::NamedJobs jobs) {
     return [jobs = std::move(jobs)](const std::string& request) {
         auto newline = request.find('\n');
         auto found = jobs.find(request.substr(0, newline));
@@ -23,7 +23,7 @@ ladder::WorkerFunction dispatch(ProcessExecutor::NamedJobs jobs) {
 
 ProcessExecutor::ProcessExecutor(int workers, NamedJobs jobs)
     : pool_(workers, dispatch(std::move(jobs))) {
-    idle_.on_lost_wakeup = [this] { idle_.wake_one(); }; // pass a free worker on
+    idle_.on_lost_wakeup = [this] { worker_freed(); }; // pass a free worker on
 }
 
 Task<std::string> ProcessExecutor::run(std::string name, std::string argument) {
@@ -32,11 +32,10 @@ Task<std::string> ProcessExecutor::run(std::string name, std::string argument) {
         if (pool_.alive() == 0) throw ProcessJobError("no worker process left to run " + name);
         co_await idle_.wait(); // all busy: until one finishes (FIFO, like the pool's queue)
     }
-    // Cancelled after a worker freed up for us but before we ran? Stop here
-    // and pass the worker on: the cancel would otherwise strike at our next
+    // Cancelled after a worker freed up for us, but before we ran? Pass the
+    // worker on and stop here: the cancel would otherwise strike at our next
     // co_await, after hand_out(), and cost that worker its life.
-    Loop& loop = Loop::current();
-    if (loop.take_cancel(loop.current_task())) {
+    if (JobBase* job = Cancellation::current().running(); job && job->cancelling()) {
         worker_freed();
         throw CancelledError{};
     }
@@ -52,7 +51,7 @@ Task<std::string> ProcessExecutor::run(std::string name, std::string argument) {
         ~AbandonGuard() {
             if (!armed) return;
             executor.pool_.kill_worker(worker);
-            if (Loop::current_or_null()) executor.worker_freed();
+            executor.worker_freed();
         }
     } guard{*this, worker};
 

@@ -1,21 +1,21 @@
-// run_in_executor with processes: 02's ProcessPool of forked workers, driven
-// from the loop one step at a time (SteppedProcessPool).
+// run_in_executor with processes: 02's pool of forked workers, driven from
+// the loop.
 //
 //   ProcessExecutor processes(2, {{"cpu", cpu_job_text}});   // fork now, early
 //   Job<std::string> job = run_in_executor(processes, "cpu", "70000000 1");
 //   std::string answer = co_await job;
 //
 // A function cannot travel to another process (Python pickles a reference to
-// it), so jobs are named: the table of named jobs is copied into every worker
-// by fork(), and a request says which one to run. Each worker's socket is
-// its doorbell: a reply (or the worker's death) makes it readable, and the
-// coroutine that handed the job out waits on it in the loop's selector.
+// it), so jobs are named: fork() copies the table of named jobs into every
+// worker, and a request says which one to run. A worker's socket turns
+// readable when its reply arrives (or the worker dies), so the coroutine that
+// handed the job out simply waits on it in the loop's selector.
 #pragma once
 
-#include "08_toolkit/job.hpp"
 #include "02_process_pool/stepped_pool.hpp"
-#include "07_coroutines/task.hpp"
+#include "08_toolkit/job.hpp"
 #include "08_toolkit/waitlist.hpp"
+#include "07_coroutines/task.hpp"
 
 #include <map>
 #include <stdexcept>
@@ -23,15 +23,15 @@
 
 namespace ladder::coro {
 
-// A process job that did not give an answer: it threw (the text says what),
-// or its worker died (how: "killed by signal 9 ...").
+// A process job that gave no answer: it threw (the text says what), or its
+// worker died (how: "killed by signal 9 ...").
 struct ProcessJobError : std::runtime_error {
     using std::runtime_error::runtime_error;
 };
 
 class ProcessExecutor {
   public:
-    using NamedJobs = std::map<std::string, ladder::WorkerFunction>; // name -> what a worker runs
+    using NamedJobs = std::map<std::string, WorkerFunction>; // name -> what a worker runs
 
     // Forks `workers` processes now. Make it before any thread starts (a
     // ThreadExecutor): fork() copies only the calling thread, and a lock
@@ -57,8 +57,8 @@ class ProcessExecutor {
 };
 
 // loop.run_in_executor(process_pool, job, argument): starts now; await the Job.
-[[nodiscard]] inline coro::Job<std::string>
-run_in_executor(ProcessExecutor& executor, std::string name, std::string argument) {
+[[nodiscard]] inline Job<std::string> run_in_executor(ProcessExecutor& executor, std::string name,
+                                                      std::string argument) {
     return create_task(executor.run(std::move(name), std::move(argument)));
 }
 

@@ -1,21 +1,23 @@
 // run_in_executor with threads: 03's ThreadPool, joined to the loop by a
 // Doorbell (doorbell.hpp).
 //
-//   ThreadExecutor threads(4);
+//   ThreadExecutor threads(loop, 4);
 //   Job<int> job = run_in_executor(threads, [] { return slow_blocking_call(); });
 //   ... the loop keeps running other coroutines meanwhile ...
 //   int x = co_await job;                 // its result, or the exception it threw
 //
 // Like asyncio's loop.run_in_executor(pool, f), the job starts at once: a
 // pool thread runs f while the loop goes on. When f returns, the thread
-// post()s the outcome and rings; the loop wakes the awaiting coroutine.
-// Cancelling the Job stops the waiting, not the thread: a running function
-// cannot be interrupted (asyncio cannot either); its result is dropped.
+// posts "it arrived" to the loop; on the loop's thread that sets an Event
+// the job's coroutine waits on. Cancelling the Job stops the waiting, not
+// the thread: a running function cannot be interrupted (asyncio's cannot
+// either); its result is dropped.
 #pragma once
 
 #include "doorbell.hpp"
-#include "08_toolkit/job.hpp"
 #include "03_thread_pool/thread_pool.hpp"
+#include "08_toolkit/event.hpp"
+#include "08_toolkit/job.hpp"
 
 #include <exception>
 #include <future>
@@ -28,70 +30,60 @@ namespace ladder::coro {
 
 class ThreadExecutor {
   public:
-    explicit ThreadExecutor(int threads) : pool_(threads) {}
+    ThreadExecutor(Loop& loop, int threads) : doorbell_(loop), pool_(threads) {}
     int size() const noexcept { return pool_.size(); }
     Doorbell& doorbell() noexcept { return doorbell_; }
     ThreadPool& pool() noexcept { return pool_; }
 
   private:
     // Declared first, destroyed last: the pool's destructor finishes every
-    // queued job and joins its threads, so no thread can post() to a
-    // doorbell that is gone.
+    // queued job and joins its threads, so no thread posts to a doorbell that
+    // is gone.
     Doorbell doorbell_;
     ThreadPool pool_;
 };
 
 namespace detail {
 
-// A job's outcome, as the pool thread leaves it for the loop.
+// What a pool thread hands to the loop. The thread writes value or error,
+// then posts; the doorbell's mutex makes them visible to the loop's thread,
+// which alone touches `arrived`.
 template <class R>
-struct ThreadCompletion : Completion {
+struct ThreadResult {
     std::optional<std::conditional_t<std::is_void_v<R>, bool, R>> value;
     std::exception_ptr error;
-
-    R take() {
-        if (error) std::rethrow_exception(error);
-        if constexpr (!std::is_void_v<R>) return std::move(*value);
-    }
+    Event arrived;
 };
 
 template <class R>
-Task<R> await_completion(Doorbell& doorbell, std::shared_ptr<ThreadCompletion<R>> job) {
-    co_await doorbell.arrival(job);
-    co_return job->take();
+Task<R> await_result(std::shared_ptr<ThreadResult<R>> result) {
+    co_await result->arrived.wait();
+    if (result->error) std::rethrow_exception(result->error);
+    if constexpr (!std::is_void_v<R>) co_return std::move(*result->value);
 }
 
 } // namespace detail
 
 // loop.run_in_executor(executor, f): run f() on one of the executor's
-// threads; the returned Job (stage 08) gives its result when awaited.
+// threads; the Job (stage 08) gives its result when awaited.
 template <class F>
 [[nodiscard]] auto run_in_executor(ThreadExecutor& executor, F f) -> Job<std::invoke_result_t<F&>> {
     using R = std::invoke_result_t<F&>;
-    auto job = std::make_shared<detail::ThreadCompletion<R>>();
-    Doorbell& doorbell = executor.doorbell();
-    doorbell.expect();
-    try {
-        executor.pool().submit([job, &doorbell, f = std::move(f)]() mutable {
-            // On a pool thread. Only `job` is written here, and post()'s
-            // mutex hands it to the loop: nothing else is shared.
-            try {
-                if constexpr (std::is_void_v<R>) {
-                    f();
-                    job->value = true;
-                } else {
-                    job->value.emplace(f());
-                }
-            } catch (...) {
-                job->error = std::current_exception();
+    auto result = std::make_shared<detail::ThreadResult<R>>();
+    executor.pool().submit([result, &doorbell = executor.doorbell(), f = std::move(f)]() mutable {
+        try { // on a pool thread
+            if constexpr (std::is_void_v<R>) {
+                f();
+                result->value = true;
+            } else {
+                result->value.emplace(f());
             }
-            doorbell.post(job);
-        });
-    } catch (...) {
-        doorbell.unexpect();
-        throw;
-    }
-    return create_task(detail::await_completion<R>(doorbell, std::move(job)));
+        } catch (...) {
+            result->error = std::current_exception();
+        }
+        doorbell.post([result] { result->arrived.set(); }); // on the loop's thread
+    });
+    return create_task(detail::await_result<R>(std::move(result)));
 }
 
 // asyncio.wrap_future(future): an awaitable for a std::future. A std::future
