@@ -324,6 +324,7 @@ TEST_F(YieldFromTest, AGeneratorWithoutSubGeneratorsRunsAsInStep1) {
 }
 
 // A chain `depth` generators deep: each yields the next, the last waits on f.
+// Each level adds one to what the level below returned.
 Generator chain(int depth, Future& f) {
     Probe probe;
     if (depth == 0) {
@@ -331,7 +332,7 @@ Generator chain(int depth, Future& f) {
         co_return v;
     }
     Value below = co_yield chain(depth - 1, f);
-    co_return below + ".";
+    co_return std::to_string(std::stoi(below) + 1);
 }
 
 TEST_F(YieldFromTest, TheTrampolineRunsDeepChainsWithoutDeepRecursion) {
@@ -341,9 +342,10 @@ TEST_F(YieldFromTest, TheTrampolineRunsDeepChainsWithoutDeepRecursion) {
     Future f;
     Task task(yield_from(chain(depth, f)));
     EXPECT_EQ(Probe::alive, depth + 1);
-    f.set_result("x");
+    f.set_result("0");
     ASSERT_TRUE(task.done());
-    EXPECT_EQ(task.result(), "x" + std::string(depth, '.'));
+    EXPECT_EQ(task.result(), std::to_string(depth)); // every level returned to its parent
+    EXPECT_EQ(Probe::alive, 0);
 }
 
 Generator done_futures_below(int n) {
