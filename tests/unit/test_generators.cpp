@@ -1,8 +1,11 @@
-// Stage 06's Future, Task and yield-from trampoline, without sockets: the test
-// plays the event loop and completes the futures itself.
+// Stage 06's Future, Generator, Task and yield_from, without sockets: the test
+// plays the event loop and completes the futures itself. In the seed's order:
+// step 1 (§4.4) is a Task stepping a generator that yields Futures; step 2
+// (§4.5) runs generators that yield generators through yield_from().
 #include "06_generators/future.hpp"
 #include "06_generators/generator.hpp"
 #include "06_generators/task.hpp"
+#include "06_generators/yield_from.hpp"
 
 #include <gtest/gtest.h>
 
@@ -18,6 +21,7 @@ using Log = std::vector<std::string>;
 
 // Counts live generator frames: every generator below keeps one Probe as a
 // local, so Probe::alive is the number of frames whose body has not ended.
+// (yield_from's own frame has none.)
 struct Probe {
     static inline int alive = 0;
     Probe() { ++alive; }
@@ -39,6 +43,7 @@ class GeneratorTest : public ::testing::Test {
     void SetUp() override { Probe::alive = 0; }
     void TearDown() override { EXPECT_EQ(Probe::alive, 0) << "a generator frame leaked"; }
 };
+class YieldFromTest : public GeneratorTest {};
 
 // --- Future ---------------------------------------------------------------------------
 
@@ -67,7 +72,7 @@ TEST(Future, ResultRethrowsTheErrorAndMisuseIsALogicError) {
     EXPECT_THROW(f.set_exception(nullptr), std::logic_error);
 }
 
-// --- Task driving one generator -----------------------------------------------------
+// --- Step 1: a generator that yields Futures, and the Task that steps it --------------
 
 Generator two_waits(Log& log, Future& a, Future& b) {
     Probe probe;
@@ -86,8 +91,42 @@ TEST_F(GeneratorTest, CallingAGeneratorFunctionRunsNothing) {
         Generator g = two_waits(log, a, b);
         EXPECT_TRUE(log.empty()); // like Python: the body waits for the first resume
         EXPECT_EQ(Probe::alive, 0);
+        EXPECT_FALSE(g.done());
     }
     EXPECT_TRUE(log.empty()); // destroyed unstarted
+}
+
+// What Task::step does with it, by hand: resume it, complete what it yields.
+TEST_F(GeneratorTest, ResumeRunsTheBodyToItsNextYieldAndHandsOutTheFuture) {
+    Log log;
+    Future a, b;
+    Generator g = two_waits(log, a, b);
+    EXPECT_EQ(g.resume(), &a); // the first resume starts it
+    EXPECT_EQ(log, (Log{"start"}));
+    EXPECT_THROW(g.result(), std::logic_error); // not ended yet
+    a.set_result("A");
+    EXPECT_EQ(g.resume(), &b); // `co_yield a` took a's result
+    EXPECT_EQ(log, (Log{"start", "got A"}));
+    b.set_result("B");
+    EXPECT_EQ(g.resume(), nullptr); // ended
+    EXPECT_TRUE(g.done());
+    EXPECT_EQ(g.result(), "AB");
+    EXPECT_EQ(log, (Log{"start", "got A", "got B"}));
+    EXPECT_THROW(g.resume(), std::logic_error); // nothing left to run
+}
+
+TEST_F(GeneratorTest, AFailedFutureThrowsAtTheYieldAndEndsTheBody) {
+    Log log;
+    Future a, b;
+    Generator g = two_waits(log, a, b);
+    g.resume();
+    EXPECT_EQ(Probe::alive, 1);
+    a.set_exception(std::make_exception_ptr(std::runtime_error("refused")));
+    EXPECT_EQ(g.resume(), nullptr);
+    EXPECT_TRUE(g.done());
+    EXPECT_EQ(Probe::alive, 0); // its locals unwound
+    EXPECT_EQ(log, (Log{"start"}));
+    EXPECT_THROW(g.result(), std::runtime_error);
 }
 
 TEST_F(GeneratorTest, TaskRunsToTheFirstYieldThenResumesWithEachResult) {
@@ -128,7 +167,97 @@ TEST_F(GeneratorTest, TaskIsAFutureWhoseCallbacksRunWhenTheGeneratorReturns) {
     EXPECT_EQ(seen, "12");
 }
 
-// --- yield from: sub-generators on the Task's stack -------------------------------------
+TEST_F(GeneratorTest, AnErrorOnTheFutureFailsTheTaskAtTheLineThatWaited) {
+    Log log;
+    Future a, b;
+    Task task(two_waits(log, a, b));
+    a.set_exception(std::make_exception_ptr(std::runtime_error("refused")));
+    ASSERT_TRUE(task.done());
+    EXPECT_EQ(what(task.exception()), "refused");
+    EXPECT_EQ(log, (Log{"start"})); // no line after the co_yield ran
+    EXPECT_EQ(Probe::alive, 0);
+}
+
+Generator many_done_futures(int n) {
+    Probe probe;
+    Value sum;
+    for (int i = 0; i < n; ++i) {
+        Future f;
+        f.set_result(i % 1000 == 0 ? "k" : "");
+        sum += co_yield f; // already done: the Task loops instead of calling itself
+    }
+    co_return sum;
+}
+
+TEST_F(GeneratorTest, ManyAlreadyDoneFuturesDoNotGrowTheStack) {
+    Task task(many_done_futures(200'000));
+    ASSERT_TRUE(task.done());
+    EXPECT_EQ(task.result(), std::string(200, 'k'));
+}
+
+// Step 1's I/O pattern (fetch_plain_yield): a new future each time round the
+// loop, a local of the generator — so it dies inside its own set_result().
+struct FakeLoop {
+    std::vector<Future*> pending; // what a selector's keys would point at
+};
+
+Generator read_loop_like(FakeLoop& loop) {
+    Probe probe;
+    Value all;
+    for (;;) {
+        Future f;
+        loop.pending.push_back(&f);
+        Value chunk = co_yield f;
+        if (chunk.empty()) break;
+        all += chunk;
+    }
+    co_return all;
+}
+
+// Plays the event loop: completes whatever the generator now waits on with
+// each chunk in turn.
+void feed(FakeLoop& loop, std::vector<std::string> chunks) {
+    for (const std::string& chunk : chunks) {
+        ASSERT_EQ(loop.pending.size(), 1u);
+        Future* f = loop.pending.back();
+        loop.pending.clear();
+        f->set_result(chunk); // resumes the generator, which destroys *f (ASan would see)
+    }
+}
+
+TEST_F(GeneratorTest, AFutureOwnedByItsGeneratorMayDieInsideItsOwnCallback) {
+    FakeLoop loop;
+    Task task(read_loop_like(loop));
+    feed(loop, {"ab", "cd", ""});
+    ASSERT_TRUE(task.done());
+    EXPECT_EQ(task.result(), "abcd");
+}
+
+Generator catching(Log& log, Future& f) {
+    Probe probe;
+    try {
+        co_yield f;
+        log.push_back("not reached");
+    } catch (const std::runtime_error& e) {
+        log.push_back(std::string("caught ") + e.what());
+    }
+    co_return "recovered";
+}
+
+TEST_F(GeneratorTest, CancelThrowsIntoTheGeneratorAtItsYield) {
+    Log log;
+    Future f;
+    Task task(catching(log, f));
+    task.cancel(std::make_exception_ptr(std::runtime_error("timed out")));
+    ASSERT_TRUE(task.done());
+    EXPECT_EQ(task.result(), "recovered");
+    EXPECT_EQ(what(f.exception()), "timed out"); // the future it waited on carries the error
+    EXPECT_EQ(log, (Log{"caught timed out"}));
+    task.cancel(std::make_exception_ptr(std::runtime_error("again"))); // done: no effect
+    EXPECT_EQ(task.result(), "recovered");
+}
+
+// --- Step 2: yield from — sub-generators, run by yield_from() ---------------------------
 
 Generator leaf(Log& log, Future& f, std::string name) {
     Probe probe;
@@ -153,10 +282,25 @@ Generator outer(Log& log, Future& f1, Future& f2) {
     co_return "[" + both + "]";
 }
 
-TEST_F(GeneratorTest, ReturnValuesTravelUpNestedSubGenerators) {
+// Step 1's Task cannot run it alone: it is handed a generator, not a Future.
+TEST_F(YieldFromTest, WithoutYieldFromAYieldedGeneratorFailsTheTaskClearly) {
     Log log;
     Future f1, f2;
-    Task task(outer(log, f1, f2));
+    {
+        Task task(outer(log, f1, f2));
+        ASSERT_TRUE(task.done());
+        EXPECT_THROW(task.result(), std::logic_error);
+        EXPECT_NE(what(task.exception()).find("yield_from"), std::string::npos)
+            << what(task.exception());
+        EXPECT_TRUE(log.empty()); // the sub-generator never ran
+    }
+    EXPECT_EQ(Probe::alive, 0); // and the suspended frame went with the task
+}
+
+TEST_F(YieldFromTest, ReturnValuesTravelUpNestedSubGenerators) {
+    Log log;
+    Future f1, f2;
+    Task task(yield_from(outer(log, f1, f2)));
     EXPECT_EQ(log, (Log{"leaf1 waits"})); // three frames deep, waiting on f1
     EXPECT_EQ(Probe::alive, 3);
     f1.set_result("a");
@@ -168,7 +312,19 @@ TEST_F(GeneratorTest, ReturnValuesTravelUpNestedSubGenerators) {
                         "leaf2 got b", "outer has leaf1(a)+leaf2(b)"}));
 }
 
+TEST_F(YieldFromTest, AGeneratorWithoutSubGeneratorsRunsAsInStep1) {
+    Log log;
+    Future a, b;
+    Task task(yield_from(two_waits(log, a, b)));
+    a.set_result("A");
+    b.set_result("B");
+    ASSERT_TRUE(task.done());
+    EXPECT_EQ(task.result(), "AB");
+    EXPECT_EQ(log, (Log{"start", "got A", "got B"}));
+}
+
 // A chain `depth` generators deep: each yields the next, the last waits on f.
+// Each level adds one to what the level below returned.
 Generator chain(int depth, Future& f) {
     Probe probe;
     if (depth == 0) {
@@ -176,36 +332,33 @@ Generator chain(int depth, Future& f) {
         co_return v;
     }
     Value below = co_yield chain(depth - 1, f);
-    co_return below + ".";
+    co_return std::to_string(std::stoi(below) + 1);
 }
 
-TEST_F(GeneratorTest, TheTrampolineRunsDeepChainsWithoutDeepRecursion) {
+TEST_F(YieldFromTest, TheTrampolineRunsDeepChainsWithoutDeepRecursion) {
+    // One C++ call per level, going down or coming back up, would need
+    // megabytes of stack at this depth.
+    constexpr int depth = 100'000;
     Future f;
-    Task task(chain(2000, f));
-    EXPECT_EQ(Probe::alive, 2001);
-    f.set_result("x");
+    Task task(yield_from(chain(depth, f)));
+    EXPECT_EQ(Probe::alive, depth + 1);
+    f.set_result("0");
     ASSERT_TRUE(task.done());
-    EXPECT_EQ(task.result(), "x" + std::string(2000, '.'));
+    EXPECT_EQ(task.result(), std::to_string(depth)); // every level returned to its parent
+    EXPECT_EQ(Probe::alive, 0);
 }
 
-Generator many_done_futures(int n) {
+Generator done_futures_below(int n) {
     Probe probe;
-    Value sum;
-    for (int i = 0; i < n; ++i) {
-        Future f;
-        f.set_result(i % 1000 == 0 ? "k" : "");
-        sum += co_yield f; // already done: the Task loops instead of calling itself
-    }
-    co_return sum;
+    Value all = co_yield many_done_futures(n);
+    co_return all;
 }
 
-TEST_F(GeneratorTest, ManyAlreadyDoneFuturesDoNotGrowTheStack) {
-    Task task(many_done_futures(200'000));
+TEST_F(YieldFromTest, ManyAlreadyDoneFuturesDoNotGrowTheStack) {
+    Task task(yield_from(done_futures_below(200'000)));
     ASSERT_TRUE(task.done());
     EXPECT_EQ(task.result(), std::string(200, 'k'));
 }
-
-// --- errors thrown into generators ------------------------------------------------------
 
 Generator catching_parent(Log& log, Future& f) {
     Probe probe;
@@ -220,10 +373,10 @@ Generator catching_parent(Log& log, Future& f) {
     co_return "recovered";
 }
 
-TEST_F(GeneratorTest, AnErrorThrownIntoASubGeneratorIsCaughtByItsParent) {
+TEST_F(YieldFromTest, AnErrorThrownIntoASubGeneratorIsCaughtByItsParent) {
     Log log;
     Future f;
-    Task task(catching_parent(log, f));
+    Task task(yield_from(catching_parent(log, f)));
     EXPECT_EQ(Probe::alive, 2);
     f.set_exception(std::make_exception_ptr(std::runtime_error("boom")));
     ASSERT_TRUE(task.done());
@@ -234,10 +387,34 @@ TEST_F(GeneratorTest, AnErrorThrownIntoASubGeneratorIsCaughtByItsParent) {
     EXPECT_EQ(log, (Log{"leaf waits", "parent caught boom with 1 frame(s) alive"}));
 }
 
-TEST_F(GeneratorTest, AnUncaughtErrorEndsEveryFrameAndFailsTheTask) {
+Generator throws_at_once() {
+    Probe probe;
+    throw std::runtime_error("no socket");
+    co_return ""; // (makes this a coroutine; never reached)
+}
+
+Generator catches_a_fresh_failure(Log& log) {
+    Probe probe;
+    try {
+        co_yield throws_at_once();
+    } catch (const std::runtime_error& e) {
+        log.push_back(std::string("caught ") + e.what());
+    }
+    co_return "after";
+}
+
+TEST_F(YieldFromTest, ASubGeneratorThatFailsBeforeItsFirstWaitThrowsIntoItsParent) {
+    Log log;
+    Task task(yield_from(catches_a_fresh_failure(log)));
+    ASSERT_TRUE(task.done());
+    EXPECT_EQ(task.result(), "after");
+    EXPECT_EQ(log, (Log{"caught no socket"}));
+}
+
+TEST_F(YieldFromTest, AnUncaughtErrorEndsEveryFrameAndFailsTheTask) {
     Log log;
     Future f1, f2;
-    Task task(outer(log, f1, f2));
+    Task task(yield_from(outer(log, f1, f2)));
     f1.set_exception(std::make_exception_ptr(std::runtime_error("refused")));
     ASSERT_TRUE(task.done());
     EXPECT_EQ(what(task.exception()), "refused");
@@ -246,10 +423,10 @@ TEST_F(GeneratorTest, AnUncaughtErrorEndsEveryFrameAndFailsTheTask) {
     EXPECT_EQ(Probe::alive, 0);
 }
 
-TEST_F(GeneratorTest, CancelThrowsIntoTheGeneratorWhereItWaits) {
+TEST_F(YieldFromTest, CancelThrowsIntoTheGeneratorWhereItWaits) {
     Log log;
     Future f;
-    Task task(catching_parent(log, f));
+    Task task(yield_from(catching_parent(log, f)));
     task.cancel(std::make_exception_ptr(std::runtime_error("timed out")));
     ASSERT_TRUE(task.done());
     EXPECT_EQ(task.result(), "recovered");
@@ -260,15 +437,11 @@ TEST_F(GeneratorTest, CancelThrowsIntoTheGeneratorWhereItWaits) {
     EXPECT_EQ(task.result(), "recovered");
 }
 
-// --- the I/O pattern: a future that is a local of the generator waiting on it -----------
-
-struct FakeLoop {
-    std::vector<Future*> pending; // what a selector's keys would point at
-};
-
+// Step 2's I/O pattern (read, read_all): the future is a local of a
+// sub-generator, which ends — frame and future — inside that future's set_result().
 Generator read_like(FakeLoop& loop) {
     Probe probe;
-    Future f; // dies when this frame moves on — inside f.set_result's callback
+    Future f;
     loop.pending.push_back(&f);
     Value chunk = co_yield f;
     co_return chunk;
@@ -285,32 +458,27 @@ Generator read_all_like(FakeLoop& loop) {
     co_return all;
 }
 
-TEST_F(GeneratorTest, AFutureOwnedByItsGeneratorMayDieInsideItsOwnCallback) {
+TEST_F(YieldFromTest, AFutureOwnedByItsGeneratorMayDieInsideItsOwnCallback) {
     FakeLoop loop;
-    Task task(read_all_like(loop));
-    for (std::string chunk : {"ab", "cd", ""}) {
-        ASSERT_EQ(loop.pending.size(), 1u);
-        Future* f = loop.pending.back();
-        loop.pending.clear();
-        f->set_result(chunk); // resumes the generator, which destroys *f (ASan would see)
-    }
+    Task task(yield_from(read_all_like(loop)));
+    feed(loop, {"ab", "cd", ""});
     ASSERT_TRUE(task.done());
     EXPECT_EQ(task.result(), "abcd");
 }
 
 // --- no leaked frames -------------------------------------------------------------------
 
-TEST_F(GeneratorTest, DestroyingATaskMidWaitDestroysEveryFrameOnItsStack) {
+TEST_F(YieldFromTest, DestroyingATaskMidWaitDestroysEveryFrameOnItsStack) {
     Log log;
     Future f1, f2;
     {
-        Task task(outer(log, f1, f2));
+        Task task(yield_from(outer(log, f1, f2)));
         EXPECT_EQ(Probe::alive, 3);
     }
     EXPECT_EQ(Probe::alive, 0);
     Future f3; // not f1: that one still holds the dead task's step (it must never complete)
     {
-        Task task(chain(50, f3));
+        Task task(yield_from(chain(50, f3)));
         EXPECT_EQ(Probe::alive, 51);
     }
     EXPECT_EQ(Probe::alive, 0); // and TearDown checks once more after each test
