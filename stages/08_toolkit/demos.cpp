@@ -279,7 +279,7 @@ Task<DemoResult> queue_demo(DemoContext& ctx) {
 
 } // namespace
 
-const Demo<DemoContext> demos[10] = {
+const Demo demos[10] = {
     {"sequential", sequential},    {"gather", gather_demo},     {"as_completed", as_completed_demo},
     {"wait-first", wait_first},    {"wait-for", wait_for_demo}, {"lock", lock_demo},
     {"semaphore", semaphore_demo}, {"event", event_demo},       {"condition", condition_demo},

@@ -3,7 +3,7 @@
 #pragma once
 
 #include "cli.hpp"
-#include "demo.hpp"
+#include "demo_runner.hpp"
 #include "net.hpp"
 #include "report.hpp"
 #include "07_coroutines/task.hpp"
@@ -29,7 +29,11 @@ struct DemoContext {
     Task<nlohmann::json> stats(bool reset = false);
 };
 
-extern const Demo<DemoContext> demos[10];
+struct Demo {
+    const char* name;
+    Task<DemoResult> (*run)(DemoContext&);
+};
+extern const Demo demos[10];
 // The most pages a run of these demos fetches (the report counts them).
 int max_pages(const std::string& only, int count);
 

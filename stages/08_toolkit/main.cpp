@@ -4,6 +4,7 @@
 // server beside the time the idea predicts.
 #include "cancellation.hpp"
 #include "cli.hpp"
+#include "demo_runner.hpp"
 #include "demos.hpp"
 #include "page.hpp"
 #include "report.hpp"
@@ -22,7 +23,7 @@ int main(int argc, char** argv) {
     Cli cli("08_toolkit", "asyncio's toolkit in C++: one experiment per tool.");
     add_client_flags(cli, options);
     cli.option("--demo", &only, "run only this experiment (default: all, in order)",
-               coro::demo_names(coro::demos))
+               demo_names(coro::demos))
         .option("--workers", &workers, "consumer tasks of the queue demo", 1, 1000);
     cli.parse(argc, argv);
 
@@ -33,18 +34,17 @@ int main(int argc, char** argv) {
     report_options.count = coro::max_pages(only, options.count);
     Report report("08_toolkit", report_options);
     coro::DemoContext ctx{server, options, report, workers};
+    std::FILE* out = !options.json ? stdout : options.quiet ? nullptr : stderr; // --json: JSON only
     nlohmann::json results;
     bool all_ok = false;
     try {
         coro::Loop loop;
         coro::Cancellation cancellation(loop); // 08's tools, attached to 07's loop
-        loop.run_until_complete([&]() -> coro::Task<void> {
-            ctx.delay_ms = (co_await ctx.stats())["delay_ms"].get<int>();
-            std::FILE* out = options.json ? stderr : stdout; // with --json, stdout is the JSON
-            results = co_await coro::run_demos(coro::demos, only, ctx,
-                                               options.json && options.quiet ? nullptr : out,
-                                               all_ok);
-        }());
+        ctx.delay_ms = loop.run_until_complete(ctx.stats())["delay_ms"].get<int>();
+        results = run_demos(
+            coro::demos, only,
+            [&](const coro::Demo& demo) { return loop.run_until_complete(demo.run(ctx)); }, out,
+            all_ok);
     } catch (const std::exception& e) {
         std::fprintf(stderr, "08_toolkit: %s\n", e.what());
         return 1;

@@ -447,7 +447,7 @@ Task<DemoResult> choose_demo(DemoContext& ctx) {
 
 } // namespace
 
-const Demo<DemoContext> demos[4] = {
+const Demo demos[4] = {
     {"cpu", cpu_demo}, {"lag", lag_demo}, {"mixed", mixed_demo}, {"choose", choose_demo}};
 
 int pages_of(const std::string& only, int count) {

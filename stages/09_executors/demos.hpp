@@ -3,11 +3,11 @@
 #pragma once
 
 #include "cli.hpp"
+#include "demo_runner.hpp"
 #include "net.hpp"
 #include "process_executor.hpp"
 #include "report.hpp"
 #include "thread_executor.hpp"
-#include "08_toolkit/demo.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -33,7 +33,11 @@ struct DemoContext {
     nlohmann::json measured = nlohmann::json::object(); // what `choose` reuses
 };
 
-extern const Demo<DemoContext> demos[4];
+struct Demo {
+    const char* name;
+    Task<DemoResult> (*run)(DemoContext&);
+};
+extern const Demo demos[4];
 int pages_of(const std::string& only, int count); // pages a run fetches
 
 // The named jobs every worker process knows: "cpu" ("n seed" -> to_message

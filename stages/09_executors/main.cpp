@@ -2,6 +2,7 @@
 // run_in_executor, wrap_future, and CPU-bound work, each shown by a timed
 // experiment (seed 000's rule of thumb; seed 004's test9).
 #include "cli.hpp"
+#include "demo_runner.hpp"
 #include "demos.hpp"
 #include "page.hpp"
 #include "process_executor.hpp"
@@ -27,7 +28,7 @@ int main(int argc, char** argv) {
                             "run_in_executor.");
     add_client_flags(cli, options);
     cli.option("--demo", &only, "run only this experiment (default: all, in order)",
-               coro::demo_names(coro::demos))
+               demo_names(coro::demos))
         .option("--jobs", &jobs, "CPU jobs of the cpu demo (the seed's 20)", 1, 1000)
         .option("--size", &size, "random numbers each CPU job squares", 1, 2'000'000'000)
         .option("--threads", &threads, "threads of the thread pool (the seed's test9: 4)", 1, 256)
@@ -63,8 +64,10 @@ int main(int argc, char** argv) {
         ctx.size = static_cast<std::uint64_t>(size);
         ctx.blocking_ms = blocking_ms;
         ctx.out = options.json ? (options.quiet ? nullptr : stderr) : stdout;
-        results = loop.run_until_complete(
-            coro::run_demos(coro::demos, only, ctx, ctx.out, all_ok));
+        results = run_demos(
+            coro::demos, only,
+            [&](const coro::Demo& demo) { return loop.run_until_complete(demo.run(ctx)); },
+            ctx.out, all_ok);
         processes.shutdown();           // workers read end of stream, exit, and are reaped
     } catch (const std::exception& e) { // the executors are gone: threads joined, workers reaped
         std::fprintf(stderr, "09_executors: %s\n", e.what());

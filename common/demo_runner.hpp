@@ -1,10 +1,10 @@
-// What a stage of experiments needs around its demos (08 and 09 both): each
-// demo is a coroutine returning a DemoResult; run_demos() times them in
-// order, prints one line each and collects them for --json.
+// What a stage of experiments (08, 09) needs around its demos: each demo
+// runs to a DemoResult; run_demos() times them in order, prints one line
+// each and collects them for --json. The stage says how to run one (on its
+// event loop), so this knows nothing of coroutines.
 #pragma once
 
-#include "07_coroutines/task.hpp"
-#include "net.hpp"
+#include "net.hpp" // Clock
 
 #include <nlohmann/json.hpp>
 
@@ -16,7 +16,7 @@
 #include <string>
 #include <vector>
 
-namespace ladder::coro {
+namespace ladder {
 
 struct DemoResult {
     bool ok = false;
@@ -25,40 +25,33 @@ struct DemoResult {
     nlohmann::json numbers = nlohmann::json::object(); // what it measured, for --json
 };
 
-template <class Context>
-struct Demo {
-    const char* name;
-    Task<DemoResult> (*run)(Context&);
-};
-
-template <class Context, std::size_t N>
-std::vector<std::string> demo_names(const Demo<Context> (&demos)[N]) {
+template <class Demo, std::size_t N>
+std::vector<std::string> demo_names(const Demo (&demos)[N]) {
     std::vector<std::string> names;
-    for (const auto& d : demos) names.push_back(d.name);
+    for (const Demo& d : demos) names.push_back(d.name);
     return names;
 }
 
-// Runs the demo named `only` (empty: every one, in order). Prints "name wall
-// ... ok what" lines to `out` (null: nothing) and returns the JSON array;
-// `all_ok` says whether every demo turned out as predicted.
-template <class Context, std::size_t N>
-Task<nlohmann::json> run_demos(const Demo<Context> (&demos)[N], std::string only, Context& ctx,
-                               std::FILE* out, bool& all_ok) {
+// Runs the demo named `only` (empty: every one, in order) with run_one(demo).
+// Prints "name  wall ...  ok  what" to `out` (null: nothing); returns the
+// JSON array, and whether every demo turned out as predicted.
+template <class Demo, std::size_t N, class RunOne>
+nlohmann::json run_demos(const Demo (&demos)[N], const std::string& only, RunOne run_one,
+                         std::FILE* out, bool& all_ok) {
     nlohmann::json results = nlohmann::json::array();
     all_ok = true;
-    for (const Demo<Context>& demo : demos) {
+    auto round3 = [](double x) { return std::round(x * 1000) / 1000; };
+    for (const Demo& demo : demos) {
         if (!only.empty() && only != demo.name) continue;
         auto start = Clock::now();
         DemoResult r;
         try {
-            r = co_await demo.run(ctx);
+            r = run_one(demo);
         } catch (const std::exception& e) {
-            r.ok = false;
             r.what = std::string("failed: ") + e.what();
         }
         double wall = std::chrono::duration<double>(Clock::now() - start).count();
         all_ok = all_ok && r.ok;
-        auto round3 = [](double x) { return std::round(x * 1000) / 1000; };
         nlohmann::json j = {{"name", demo.name}, {"wall_s", round3(wall)}, {"ok", r.ok},
                             {"what", r.what}, {"numbers", r.numbers}};
         if (r.predicted_s) j["predicted_s"] = round3(*r.predicted_s);
@@ -68,7 +61,7 @@ Task<nlohmann::json> run_demos(const Demo<Context> (&demos)[N], std::string only
         if (r.predicted_s) std::fprintf(out, "predicted %5.2f s  ", *r.predicted_s);
         std::fprintf(out, "%-4s %s\n", r.ok ? "ok" : "FAIL", r.what.c_str());
     }
-    co_return results;
+    return results;
 }
 
-} // namespace ladder::coro
+} // namespace ladder
