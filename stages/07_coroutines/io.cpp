@@ -5,11 +5,12 @@
 
 #include <cerrno>
 #include <string_view>
+#include <utility>
 
 namespace ladder::coro {
 
 bool Socket::Connect::start(Socket& s) {
-    s.fd_ = open_stream_socket(server);
+    Fd old(std::exchange(s.waiter_.fd, open_stream_socket(server).release()));
     // Usually the handshake goes on in the kernel; the socket turns writable
     // when it is done, either way.
     return start_connect(s.fd(), server);

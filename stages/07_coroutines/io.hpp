@@ -34,12 +34,16 @@ class Socket {
   public:
     explicit Socket(Clock::time_point deadline = never) noexcept { waiter_.deadline = deadline; }
     Socket(Fd fd, Clock::time_point deadline = never) noexcept : Socket(deadline) {
-        fd_ = std::move(fd);
+        waiter_.fd = fd.release(); // the waiter's fd is the socket's: it owns it
     }
     Socket(const Socket&) = delete;
     Socket& operator=(const Socket&) = delete;
+    ~Socket() {
+        if (waiter_.loop) waiter_.loop->forget(waiter_); // off the loop first, then close
+        Fd close(waiter_.fd);
+    }
 
-    int fd() const noexcept { return fd_.get(); }
+    int fd() const noexcept { return waiter_.fd; }
 
     // Every co_await on a socket is a Wait: park until the fd is ready for
     // Step::events or the deadline passes — around it, the step's own work:
@@ -56,7 +60,6 @@ class Socket {
             Waiter& w = sock.waiter_;
             if (w.loop) throw std::logic_error("another coroutine is waiting on this socket");
             w.handle = self;
-            w.fd = sock.fd();
             w.events = Step::events;
             w.what = Step::what;
             Loop::current().wait(w); // here the coroutine parks
@@ -104,8 +107,7 @@ class Socket {
     Wait<Send> sendable() { return {*this, {}}; }
 
   private:
-    Fd fd_;
-    Waiter waiter_; // declared after fd_: it leaves the loop before the fd is closed
+    Waiter waiter_;
 };
 
 // Send every byte of `data`, waiting whenever the socket's buffer is full.

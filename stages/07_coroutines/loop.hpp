@@ -38,18 +38,19 @@ inline constexpr Clock::time_point never = Clock::time_point::max();
 struct Waiter : Link {
     std::coroutine_handle<> handle;     // the coroutine to resume
     int fd = -1;                        // wake when this fd is ready (-1: no fd)...
-    unsigned events = 0;                // ...for these (EVENT_READ, EVENT_WRITE)...
+    unsigned char events = 0;           // ...for these (EVENT_READ, EVENT_WRITE)...
     Clock::time_point deadline = never; // ...or when this moment passes
     const char* what = "wait";          // what it waits for: "recv" (errors, hooks)
-    bool timed_out = false;             // how it woke: its deadline passed first
-    std::exception_ptr error;           // or someone woke it with an error (08: a cancel)
+    std::exception_ptr error;           // someone woke it with an error (08: a cancel)
     Loop* loop = nullptr;               // the loop it is on (waiting or ready), or null
     std::uint32_t heap_index = DeadlineHeap<Waiter>::none;
-    bool parked = false; // on the waiting list (else, with a loop, on the ready list)
+    bool timed_out = false; // how it woke: its deadline passed first
+    bool parked = false;    // on the waiting list (else, with a loop, on the ready list)
 
     Waiter() noexcept = default;
     ~Waiter(); // at the end of this file
 };
+static_assert(sizeof(Waiter) <= 72, "a Waiter lives in every parked frame: keep it small");
 
 class Loop {
   public:
