@@ -293,9 +293,23 @@ RunResult run_against(std::function<void(int)> serve, std::vector<std::string> a
 
 RunResult run_against_fault(const std::string& fault, std::vector<std::string> argv,
                             std::chrono::milliseconds limit) {
-    Server server({"--fault", fault, "--delay-ms", "0"});
+    Server server({"--fault", fault, "--delay-ms", "0"}, "/dev/null"); // --fault throw logs
     argv.insert(argv.end(), {"--port", server.port_arg(), "--json", "--quiet"});
     return run(argv, limit);
+}
+
+const std::vector<FaultCase>& quick_faults() {
+    static const std::vector<FaultCase> cases = {
+        {"reset", "Connection reset by peer"},
+        {"reset-after-delay", "Connection reset by peer"},
+        {"close-early", "empty response: the server closed without answering"},
+        {"truncate-head", "truncated response: it ended inside the headers"},
+        {"truncate-body", "truncated response: got "},
+        {"garbage", "not an HTTP response: 'this is not HTTP"},
+        {"wrong-length", "more bytes than Content-Length announced"},
+        {"throw", "empty response: the server closed without answering"},
+    };
+    return cases;
 }
 
 void expect_report_keys(const nlohmann::json& report, const std::vector<std::string>& extra) {

@@ -128,6 +128,14 @@ RunResult run_against(std::function<void(int fd)> serve, std::vector<std::string
 RunResult run_against_fault(const std::string& fault, std::vector<std::string> argv,
                             std::chrono::milliseconds limit = 30s);
 
+// The fault modes that fail a page at once, and words every stage's error must
+// contain for each (notes/00_server.md has the table; stall and trickle take
+// time and have tests of their own).
+struct FaultCase {
+    std::string mode, error;
+};
+const std::vector<FaultCase>& quick_faults();
+
 // --- what every stage's report and answers share ---------------------------------------------
 
 // The report has every key common/report.hpp writes, and the stage's own `extra` ones.
