@@ -37,7 +37,7 @@ int raw_exchange(int port, const std::string& bytes) {
 }
 
 // What a client saw of one GET: the bytes until the end, how the end came,
-// in how many reads, and how long after the request it came.
+// in how many reads, and how long after sending the request it came.
 struct Seen {
     std::string bytes;
     std::string read_error; // what recv said instead of EOF: "... Connection reset by peer"
@@ -61,8 +61,8 @@ struct Seen {
 Seen fetch_raw(int port, const std::string& target, std::chrono::milliseconds limit = 5s) {
     Seen seen;
     ladder::Fd s = connect_to(port);
-    ladder::send_all_blocking(s.get(), "GET " + target + " HTTP/1.0\r\n\r\n", Clock::now() + 5s);
-    auto start = Clock::now();
+    auto start = Clock::now(); // before the request leaves: the server's delay starts later
+    ladder::send_all_blocking(s.get(), "GET " + target + " HTTP/1.0\r\n\r\n", start + 5s);
     char buf[4096];
     try {
         while (std::size_t n = ladder::recv_blocking(s.get(), buf, start + limit)) {
