@@ -103,12 +103,20 @@ class Server:
     def __init__(self, build, delay_ms, jitter_ms=0, extra=()):
         argv = [binary(build, "00_server"), "--port", "0", "--delay-ms", str(delay_ms),
                 "--jitter-ms", str(jitter_ms), *extra]
-        self.proc = spawn(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        self.workdir = tempfile.mkdtemp(prefix="ladder.")
+        # Its stderr goes to a file: it says why it would not start (a bad --fault),
+        # and a pipe nobody reads would fill up and stop it.
+        with open(os.path.join(self.workdir, "server.err"), "w") as err:
+            self.proc = spawn(argv, stdout=subprocess.PIPE, stderr=err, text=True)
         line = self.proc.stdout.readline().strip()
         if not line.startswith("listening on "):
-            raise SystemExit(f"ladder: 00_server did not start ({line!r})")
+            self.proc.wait()
+            with open(os.path.join(self.workdir, "server.err")) as err:
+                why = err.read().strip() or repr(line)
+            shutil.rmtree(self.workdir, ignore_errors=True)
+            print(f"ladder: 00_server did not start: {why}", file=sys.stderr)
+            sys.exit(2 if self.proc.returncode == 2 else 1)  # 2: a bad flag, as the server says
         self.port = int(line.rsplit(":", 1)[1])
-        self.workdir = tempfile.mkdtemp(prefix="ladder.")
 
     def __enter__(self):
         return self
@@ -277,6 +285,10 @@ def main(argv):
     c.add_argument("--delay-ms", type=non_negative, help="server delay (overrides the preset)")
     c.add_argument("--jitter-ms", type=non_negative, default=0)
     c.add_argument("--repeat", type=positive, default=1, help="median of N runs")
+    c.add_argument("--fault", metavar="MODE",
+                   help="every page goes wrong this way: 00_server --fault MODE (notes/00_server.md)")
+    c.add_argument("--timeout-ms", type=positive,
+                   help="passed to every stage (with --fault stall: 1000 unless given)")
     c.add_argument("--json", metavar="FILE", help="write every result as JSON")
     c.add_argument("--svg", metavar="FILE", help="write a bar chart of wall time and memory")
 
@@ -310,7 +322,7 @@ def main(argv):
                             delay if args.delay_ms is None else args.delay_ms,
                             args.jitter_ms, args.repeat,
                             args.preset if args.count is None and args.delay_ms is None else None,
-                            args.json, args.svg)
+                            args.json, args.svg, args.fault, args.timeout_ms)
     if args.command == "timeline":
         import timeline
         wanted = args.stages.split(",") if args.stages else [

@@ -45,6 +45,7 @@ def row_of(report):
     return {
         "stage": report["stage"],
         "ok": ok,
+        "error": (report.get("errors") or [""])[0],
         "wall_s": wall,
         "cpu_s": cpu,
         "cpu_per_wall": cpu / wall if wall and wall == wall else float("nan"),
@@ -59,8 +60,11 @@ def row_of(report):
 def table(reports, out=sys.stdout):
     rows = [row_of(r) for r in reports]
     base = next((r["wall_s"] for r in rows if r["stage"] == "01_blocking" and r["ok"]), None)
+    # A failed stage's first error gets a column of its own (./ladder compare --fault).
+    errors = any(not r["ok"] and r["error"] for r in rows)
     head = (f"{'stage':<16} {'wall s':>9} {'vs 01':>7} {'cpu s':>7} {'cpu/wall':>8} "
-            f"{'ctx sw':>8} {'in flight':>9} {'max rss':>9}  status")
+            f"{'ctx sw':>8} {'in flight':>9} {'max rss':>9}  " +
+            ("status  first error" if errors else "status"))
     print(head, file=out)
     print("-" * len(head), file=out)
     for r in rows:
@@ -68,12 +72,19 @@ def table(reports, out=sys.stdout):
         status = "ok" if r["ok"] else paint("FAILED", "31", out)
         if r["estimated"]:
             status += " (estimate from a sample)"
+        if errors and not r["ok"]:
+            status += "  " + shorten(r["error"], 70)
         wall = f"~{r['wall_s']:.0f}" if r["estimated"] else f"{r['wall_s']:.3f}"
         print(f"{r['stage']:<16} {wall:>9} {speed:>7} {r['cpu_s']:>7.3f} "
               f"{r['cpu_per_wall']:>8.2f} {int(r['ctx']):>8} {r['peak']:>9} "
               f"{r['max_rss_mib']:>6.1f} MiB  {status}", file=out)
     print("\n'in flight' is the server's own count (/stats peak_open_connections); "
           "'vs 01' is 01's wall time / the stage's.", file=out)
+
+
+def shorten(text, width):
+    text = " ".join(text.split())  # one line
+    return text if len(text) <= width else text[:width - 3] + "..."
 
 
 def scale(values):
@@ -228,7 +239,7 @@ def scaled(rep, sample, count, per):
     return rep
 
 
-def measure(build, server, stage, count, delay_ms, progress):
+def measure(build, server, stage, count, delay_ms, progress, extra=()):
     """One run of a stage or, when the full run would take too long (01 and 04
     at c10k need hours), a run on a sample scaled up and marked as an estimate."""
     _, kind = runner.STAGE_INFO[stage]
@@ -236,28 +247,36 @@ def measure(build, server, stage, count, delay_ms, progress):
     if kind == "one" and count * delay_s > FULL_RUN_BUDGET_S:
         sample = max(2, int(SAMPLE_BUDGET_S / delay_s))
         progress.show(f"{stage}: a sample of {sample} pages (all {count} would take too long)")
-        return scaled(runner.run_stage(build, server, stage, sample, limit_s=600), sample, count, 1)
+        return scaled(runner.run_stage(build, server, stage, sample, extra, limit_s=600),
+                      sample, count, 1)
     if kind == "pool" and count > 512:
         progress.show(f"{stage}: a sample of 512 pages")
-        probe = runner.run_stage(build, server, stage, 512, limit_s=600)
+        probe = runner.run_stage(build, server, stage, 512, extra, limit_s=600)
         workers = max(1, probe.get("workers", probe.get("peak_in_flight", 1)))
         if math.ceil(count / workers) * delay_s > FULL_RUN_BUDGET_S:
             return scaled(probe, 512, count, workers)
     progress.show(f"{stage}: {count} pages")
-    return runner.run_stage(build, server, stage, count)
+    return runner.run_stage(build, server, stage, count, extra)
 
 
-def compare(build, stages, count, delay_ms, jitter_ms, repeat, preset, json_path, svg_path):
+def compare(build, stages, count, delay_ms, jitter_ms, repeat, preset, json_path, svg_path,
+            fault=None, timeout_ms=None):
     import json
     import statistics
     progress = Progress()
     reports = []
-    with runner.Server(build, delay_ms, jitter_ms) as server:
+    # A stalled page costs a stage its whole --timeout-ms (10 s by default), and
+    # 01 and 04 pay it page after page: a shorter one keeps the lesson short.
+    if fault == "stall" and timeout_ms is None:
+        timeout_ms = 1000
+    extra = ("--timeout-ms", str(timeout_ms)) if timeout_ms else ()
+    server_flags = ("--fault", fault) if fault else ()
+    with runner.Server(build, delay_ms, jitter_ms, extra=server_flags) as server:
         for stage in stages:
             runs = []
             for r in range(repeat):
                 progress.show(f"{stage} run {r + 1}/{repeat}")
-                runs.append(measure(build, server, stage, count, delay_ms, progress))
+                runs.append(measure(build, server, stage, count, delay_ms, progress, extra))
             runs.sort(key=lambda rep: rep.get("wall_s", float("inf")))
             median_run = dict(runs[(len(runs) - 1) // 2])  # the run with the median wall time
             median_run["repeat"] = repeat
@@ -267,12 +286,15 @@ def compare(build, stages, count, delay_ms, jitter_ms, repeat, preset, json_path
             reports.append(median_run)
     progress.done()
     label = preset or "custom"
-    print(f"{label}: {count} pages x {delay_ms} ms (jitter {jitter_ms} ms), median of {repeat} "
-          f"run(s), {os.cpu_count()} cores, Linux {platform.release()}\n")
+    faulty = f"every page with fault '{fault}', " if fault else ""
+    timeout = f"--timeout-ms {timeout_ms}, " if timeout_ms else ""
+    print(f"{label}: {count} pages x {delay_ms} ms (jitter {jitter_ms} ms), {faulty}{timeout}"
+          f"median of {repeat} run(s), {os.cpu_count()} cores, Linux {platform.release()}\n")
     table(reports)
     bars(reports)
     if json_path:
         doc = {"preset": label, "count": count, "delay_ms": delay_ms, "jitter_ms": jitter_ms,
+               "fault": fault or "none", "timeout_ms": timeout_ms,
                "repeat": repeat, "machine": machine(),
                "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
                "stages": reports}

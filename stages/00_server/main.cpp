@@ -4,11 +4,21 @@
 //
 // It prints "listening on HOST:PORT" once it accepts connections, then serves
 // until Ctrl-C. GET /any/path answers after the delay; GET /stats at once.
+// --fault MODE (or ?fault=MODE on one request) makes the answers go wrong on
+// purpose, so a class can watch each stage meet a bad server (answer.hpp).
 #include "cli.hpp"
 #include "server.hpp"
 
 #include <cstdio>
 #include <exception>
+#include <string>
+
+// "--fault: answer every page wrongly on purpose: reset, stall, ..."
+static std::string fault_help() {
+    std::string help = "answer every page wrongly on purpose (notes/00_server.md):";
+    for (const auto& name : ladder::fault_names()) help += " " + name;
+    return help + "; one request: ?fault=MODE";
+}
 
 int main(int argc, char** argv) {
     ladder::ServerConfig config;
@@ -23,6 +33,7 @@ int main(int argc, char** argv) {
         .option("--seed", &config.seed, "seed for the jitter (0: random)", 0, 1 << 30)
         .option("--selector", &config.selector, "event backend", {"epoll", "poll"})
         .option("--trace", &config.trace_path, "write each connection's events to this file")
+        .option("--fault", &config.fault, fault_help(), ladder::fault_names())
         .flag("--verbose", &config.verbose, "log every answer on stderr");
     cli.parse(argc, argv);
     try {

@@ -4,12 +4,17 @@
 #include <sys/socket.h>
 
 #include <cerrno>
-#include <charconv>
 #include <cstdio>
+#include <stdexcept>
 
 namespace ladder {
 
 using std::chrono::milliseconds;
+
+// --fault trickle sends one byte of the answer per this long.
+constexpr milliseconds trickle_interval{10};
+// --fault stall keeps a connection this long at most; every client gives up sooner.
+constexpr milliseconds stall_limit{600'000};
 
 nlohmann::json ServerStats::to_json() const {
     return {{"accepted", accepted},
@@ -22,18 +27,22 @@ nlohmann::json ServerStats::to_json() const {
             {"client_gone", client_gone},
             {"idle_closed", idle_closed},
             {"accept_paused", accept_paused},
+            {"faults", faults},
+            {"handler_errors", handler_errors},
             {"max_late_ms", max_late_ms}};
 }
 
 void ServerStats::reset() {
     accepted = served = bad_requests = client_gone = idle_closed = accept_paused = 0;
+    faults = handler_errors = 0;
     max_late_ms = 0;
     peak_open = open;
     peak_waiting = waiting;
 }
 
 Server::Server(ServerConfig config)
-    : config_(std::move(config)), selector_(make_selector(config_.selector)),
+    : config_(std::move(config)), fault_(fault_named(config_.fault).value_or(Fault::none)),
+      selector_(make_selector(config_.selector)),
       rng_(config_.seed != 0 ? static_cast<unsigned>(config_.seed) : std::random_device{}()) {
     raise_fd_limit();
     Endpoint where = resolve(config_.host, config_.port);
@@ -71,7 +80,10 @@ void Server::trace(const Conn& c, const char* event) {
     std::fprintf(trace_,
                  R"({"conn":%ld,"event":"%s","t_us":%lld,"path":%s})"
                  "\n",
-                 c.id, event, monotonic_us(Clock::now()), nlohmann::json(c.path).dump().c_str());
+                 c.id, event, monotonic_us(Clock::now()),
+                 nlohmann::json(c.path)
+                     .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
+                     .c_str());
 }
 
 // --- the event loop ---------------------------------------------------------------
@@ -96,10 +108,34 @@ void Server::on_event(int fd, unsigned events) {
     if (fd == listener_.get()) return accept_clients();
     if (fd == signals_.fd()) return stop();
     if (static_cast<std::size_t>(fd) >= conns_.size() || !conns_[fd]) return; // closed this round
-    Conn& c = *conns_[fd];
-    if (events & EVENT_READ) on_readable(c);
-    // on_readable may have closed the connection; look again before writing.
-    if ((events & EVENT_WRITE) && conns_[fd] && c.state == State::writing) on_writable(c);
+    guarded(fd, [&] {
+        Conn& c = *conns_[fd];
+        if (events & EVENT_READ) on_readable(c);
+        // on_readable may have closed the connection; look again before writing.
+        if ((events & EVENT_WRITE) && conns_[fd] && c.state == State::writing) on_writable(c);
+    });
+}
+
+// One connection is the failure boundary: whatever goes wrong while serving it
+// (a bug, an exception nobody expected) closes that connection, never the
+// server. A whole class shares this server; one request must not stop it.
+template <typename Step>
+void Server::guarded(int fd, Step step) {
+    try {
+        step();
+    } catch (const std::exception& e) {
+        drop(fd, e.what());
+    } catch (...) {
+        drop(fd, "an exception that is not a std::exception");
+    }
+}
+
+void Server::drop(int fd, const std::string& what) {
+    ++stats_.handler_errors;
+    bool open = static_cast<std::size_t>(fd) < conns_.size() && conns_[fd];
+    std::fprintf(stderr, "00_server: connection %ld failed (%s); closed it, serving the others\n",
+                 open ? conns_[fd]->id : 0L, what.c_str());
+    if (open) close(*conns_[fd]);
 }
 
 void Server::fire_timers() {
@@ -115,7 +151,7 @@ void Server::fire_timers() {
                 stats_.max_late_ms = std::max(
                     stats_.max_late_ms,
                     std::chrono::duration<double, std::milli>(Clock::now() - t->due).count());
-            on_timer(*conns_[t->fd]);
+            guarded(t->fd, [&] { on_timer(*conns_[t->fd]); });
         }
     }
 }
@@ -146,7 +182,14 @@ void Server::accept_clients() {
         c->fd.reset(fd);
         c->accepted_at = Clock::now();
         c->id = ++accepted_total_;
-        selector_->add(fd, EVENT_READ, c.get());
+        try {
+            selector_->add(fd, EVENT_READ, c.get());
+        } catch (const std::exception& e) { // e.g. the kernel's limit on watched fds
+            ++stats_.handler_errors;
+            std::fprintf(stderr, "00_server: cannot watch a new connection (%s); closed it\n",
+                         e.what());
+            continue; // c's destructor closes the socket
+        }
         set_timer(*c, c->accepted_at + milliseconds(config_.idle_ms));
         trace(*c, "accepted");
         conns_[fd] = std::move(c);
@@ -160,55 +203,47 @@ void Server::on_readable(Conn& c) {
     ssize_t n = ::recv(c.fd.get(), buf, sizeof buf, 0);
     if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
     if (n <= 0) { // the client went away (EOF or reset) before its answer
-        if (c.state == State::waiting) ++stats_.client_gone;
+        if (c.state == State::waiting || c.state == State::trickling) ++stats_.client_gone;
         return close(c);
     }
     if (c.state != State::reading) return; // bytes after the request are ignored (and drained)
-    try {
-        if (c.parser.feed(std::string_view(buf, static_cast<std::size_t>(n)))) handle_request(c);
-    } catch (const RequestParser::HeadersTooLarge& e) {
-        ++stats_.bad_requests;
-        c.linger = true;
-        respond(c, 431, "Request Header Fields Too Large",
-                nlohmann::json{{"error", e.what()}}.dump());
-    } catch (const HttpError& e) {
-        ++stats_.bad_requests;
-        c.linger = true;
-        respond(c, 400, "Bad Request", nlohmann::json{{"error", e.what()}}.dump());
-    }
+    if (auto answer =
+            answer_bytes(c.parser, std::string_view(buf, static_cast<std::size_t>(n)), fault_))
+        handle_answer(c, std::move(*answer));
 }
 
-static bool parse_delay(std::string_view text, int& out) {
-    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
-    return ec == std::errc{} && end == text.data() + text.size() && out >= 0 && out <= 600'000;
-}
-
-void Server::handle_request(Conn& c) {
-    const Request& req = c.parser.request();
-    if (req.method != "GET") {
+void Server::handle_answer(Conn& c, Answer answer) {
+    if (answer.kind == Answer::Kind::now) { // an error: 400, 405, 414 or 431
         ++stats_.bad_requests;
-        return respond(c, 405, "Method Not Allowed", R"({"error":"only GET is served"})");
+        c.linger = true; // the rest of a bad request may still be arriving
+        return respond(c, answer.status, answer.reason, answer.body);
     }
-    c.path = req.path();
+    c.path = answer.path;
     trace(c, "parsed");
-    if (req.path() == "/stats") { // answered at once, never delayed
+    if (answer.kind == Answer::Kind::stats) { // answered at once, never delayed
         auto stats = stats_.to_json();
         stats["path"] = "/stats"; // like every page: a client can check it got what it asked
         stats["delay_ms"] = config_.delay_ms;
         stats["jitter_ms"] = config_.jitter_ms;
+        stats["fault"] = fault_name(fault_);
         auto body = stats.dump();
-        if (query_param(req.query(), "reset") == "1") stats_.reset();
+        if (answer.reset_stats) stats_.reset();
         return respond(c, 200, "OK", body);
     }
-    c.delay_ms = next_delay_ms();
-    if (auto d = query_param(req.query(), "delay_ms"); !d.empty() && !parse_delay(d, c.delay_ms)) {
-        ++stats_.bad_requests;
-        return respond(c, 400, "Bad Request", R"({"error":"delay_ms must be 0..600000"})");
+    c.delay_ms = answer.delay_ms ? *answer.delay_ms : next_delay_ms();
+    c.fault = answer.fault;
+    if (c.fault != Fault::none) {
+        ++stats_.faults;
+        if (config_.verbose)
+            std::fprintf(stderr, "GET %s -> fault '%s'\n", c.parser.request().target.c_str(),
+                         std::string(fault_name(c.fault)).c_str());
     }
+    if (c.fault == Fault::reset) return reset(c);
+    if (c.fault == Fault::close_early) return close(c);
     // The slow part: park the connection until its delay is over. Nothing
     // blocks — the loop goes on serving everyone else meanwhile.
     set_state(c, State::waiting);
-    set_timer(c, Clock::now() + milliseconds(c.delay_ms));
+    set_timer(c, Clock::now() + (c.fault == Fault::stall ? stall_limit : milliseconds(c.delay_ms)));
     trace(c, "delay_started");
 }
 
@@ -220,22 +255,55 @@ int Server::next_delay_ms() {
 
 void Server::on_timer(Conn& c) {
     if (c.state == State::draining) return close(c);
+    if (c.state == State::trickling) return trickle_one_byte(c);
     if (c.state != State::waiting) { // reading or writing for too long
         ++stats_.idle_closed;
         return close(c);
     }
-    nlohmann::json page = {{"path", c.path}, {"msg", "ok"}, {"delay_ms", c.delay_ms}};
-    if (c.path == "/random") // stage 08's Event demo: a number to watch, uniform in [0, 1)
-        page["msg"] = std::uniform_real_distribution<double>(0.0, 1.0)(rng_);
-    std::string body = page.dump();
-    auto wanted = static_cast<std::size_t>(config_.body_bytes);
-    if (body.size() < wanted) { // pad it: clients then need several reads per page
-        constexpr std::size_t pad_overhead = sizeof(R"(,"pad":"")") - 1;
-        page["pad"] = std::string(wanted - std::min(wanted, body.size() + pad_overhead), 'x');
-        body = page.dump();
+    answer_page(c);
+}
+
+// The delay is over: the page, or the fault this request asked for.
+void Server::answer_page(Conn& c) {
+    switch (c.fault) {
+    case Fault::stall:
+        return close(c); // stall_limit is over; its client gave up long ago
+    case Fault::reset_after_delay:
+        return reset(c);
+    case Fault::throw_error:
+        throw std::runtime_error("fault 'throw': the handler failed on purpose");
+    default:
+        break;
     }
-    ++stats_.served;
+    std::optional<double> msg;
+    if (c.path == "/random") // stage 08's Event demo: a number to watch, uniform in [0, 1)
+        msg = std::uniform_real_distribution<double>(0.0, 1.0)(rng_);
+    std::string body = page_body(c.path, c.delay_ms, config_.body_bytes, msg);
+    if (c.fault == Fault::none || c.fault == Fault::trickle) ++stats_.served; // a good page
+    if (c.fault == Fault::trickle) {
+        c.out = http_response(200, "OK", body);
+        c.sent = 0;
+        set_state(c, State::trickling);
+        return trickle_one_byte(c);
+    }
+    if (c.fault != Fault::none) return send_bytes(c, faulty_response(c.fault, 200, "OK", body));
     respond(c, 200, "OK", body);
+}
+
+// One byte now, the next one a trickle_interval later: the client sees its
+// answer arrive in as many reads as it has bytes.
+void Server::trickle_one_byte(Conn& c) {
+    ssize_t n = ::send(c.fd.get(), c.out.data() + c.sent, 1, MSG_NOSIGNAL);
+    if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+        ++stats_.client_gone;
+        return close(c);
+    }
+    if (n > 0) ++c.sent;
+    if (c.sent == c.out.size()) {
+        trace(c, "written");
+        return close(c);
+    }
+    set_timer(c, Clock::now() + trickle_interval);
 }
 
 void Server::respond(Conn& c, int status, std::string_view reason, const std::string& body) {
@@ -245,9 +313,11 @@ void Server::respond(Conn& c, int status, std::string_view reason, const std::st
             c.parser.request().target.c_str(), status,
             static_cast<long long>(
                 std::chrono::duration_cast<milliseconds>(Clock::now() - c.accepted_at).count()));
-    c.out = "HTTP/1.0 " + std::to_string(status) + " " + std::string(reason) +
-            "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
-            "\r\nConnection: close\r\n\r\n" + body;
+    send_bytes(c, http_response(status, reason, body));
+}
+
+void Server::send_bytes(Conn& c, std::string bytes) {
+    c.out = std::move(bytes);
     c.sent = 0;
     set_state(c, State::writing);
     set_timer(c, Clock::now() + milliseconds(config_.idle_ms));
@@ -300,8 +370,15 @@ void Server::close(Conn& c) {
     if (c.state == State::waiting) --stats_.waiting;
     --stats_.open;
     int fd = c.fd.get();
-    selector_->remove(fd);
+    if (selector_->contains(fd)) selector_->remove(fd);
     conns_[fd].reset(); // closes the socket; its pending timer goes stale
+}
+
+void Server::reset(Conn& c) {
+    // SO_LINGER with a zero timeout: close() sends a reset (RST), not a FIN.
+    linger abort{1, 0};
+    ::setsockopt(c.fd.get(), SOL_SOCKET, SO_LINGER, &abort, sizeof abort);
+    close(c);
 }
 
 } // namespace ladder

@@ -3,6 +3,7 @@
 // with a small JSON page, then the connection is closed (HTTP/1.0 style).
 #pragma once
 
+#include "answer.hpp"
 #include "http.hpp"
 #include "net.hpp"
 #include "selector.hpp"
@@ -31,13 +32,16 @@ struct ServerConfig {
     bool verbose = false;
     std::string trace_path; // --trace: one JSON line per connection event
     std::string selector = "epoll";
+    std::string fault = "none"; // --fault: every page goes wrong this way (answer.hpp)
 };
 
 // What the server saw; GET /stats returns it as JSON.
 struct ServerStats {
     long accepted = 0, open = 0, peak_open = 0, waiting = 0, peak_waiting = 0;
     long served = 0, bad_requests = 0, client_gone = 0, idle_closed = 0, accept_paused = 0;
-    double max_late_ms = 0; // the latest a delayed answer started after its due time
+    long faults = 0;         // requests answered the wrong way on purpose (--fault, ?fault=)
+    long handler_errors = 0; // connections closed because serving them threw
+    double max_late_ms = 0;  // the latest a delayed answer started after its due time
     nlohmann::json to_json() const;
     void reset(); // counters to zero, peaks to the current values
 };
@@ -54,7 +58,7 @@ class Server {
     void stop() { stopping_ = true; }
 
   private:
-    enum class State { reading, waiting, writing, draining };
+    enum class State { reading, waiting, writing, trickling, draining };
     struct Conn {
         Fd fd;
         State state = State::reading;
@@ -65,26 +69,35 @@ class Server {
         std::string out;
         std::size_t sent = 0;
         bool linger = false; // drain the client's bytes before closing (after a bad request)
+        Fault fault = Fault::none;
         Clock::time_point accepted_at;
         long id = 0; // the n-th accepted connection, for the trace
     };
 
     void on_event(int fd, unsigned events);
+    template <typename Step>
+    void guarded(int fd, Step step);
+    void drop(int fd, const std::string& what);
     void accept_clients();
     void on_readable(Conn& c);
     void on_writable(Conn& c);
     void on_timer(Conn& c);
-    void handle_request(Conn& c);
+    void handle_answer(Conn& c, Answer answer);
+    void answer_page(Conn& c);
+    void trickle_one_byte(Conn& c);
     void respond(Conn& c, int status, std::string_view reason, const std::string& body);
+    void send_bytes(Conn& c, std::string bytes);
     void set_timer(Conn& c, Clock::time_point due);
     void set_state(Conn& c, State s);
     void close(Conn& c);
+    void reset(Conn& c);
     void trace(const Conn& c, const char* event);
     int next_delay_ms();
     void fire_timers();
     Timeout time_to_next_timer() const;
 
     ServerConfig config_;
+    Fault fault_ = Fault::none; // config_.fault
     std::unique_ptr<Selector> selector_;
     StopSignals signals_;
     Fd listener_;

@@ -1,6 +1,7 @@
 // Integration tests shared by the single-threaded stages that keep every page
-// in flight at once (05_callbacks, 06_generators): a test_stageNN.cpp includes
-// this file and instantiates AllAtOnce with its stage's name.
+// in flight at once (05_callbacks, 06_generators, 07_coroutines): a
+// test_stageNN.cpp includes this file and instantiates AllAtOnce with its
+// stage's name. The bad servers are a real 00_server with --fault.
 //
 // Concurrency is checked through the server's /stats, never the client's claim.
 #pragma once
@@ -115,18 +116,40 @@ TEST_P(AllAtOnce, ServerKilledMidRunFailsTheRestAndExits1) {
 }
 
 TEST_P(AllAtOnce, GarbageReplyIsAReportedFailure) {
-    auto r = run_against(replies_with("hello, I am not HTTP\r\n\r\n"), {stage(), "--count", "3"});
+    auto r = run_against_fault("garbage", {stage(), "--count", "3"});
     expect_every_page_failed(r, 3, "not an HTTP response");
 }
 
 TEST_P(AllAtOnce, TruncatedReplyIsAReportedFailure) {
-    auto r = run_against(replies_with("HTTP/1.0 200 OK\r\nContent-Length: 100\r\n\r\n{\"path\":"),
-                         {stage(), "--count", "2"});
+    auto r = run_against_fault("truncate-body", {stage(), "--count", "2"});
     expect_every_page_failed(r, 2, "truncated");
 }
 
+// Every way 00_server --fault can fail a page at once: each of the pages in
+// flight is reported with its own words, and nothing waits out a timeout.
+TEST_P(AllAtOnce, EachFaultIsAReportedFailure) {
+    for (const auto& [mode, error] : quick_faults()) {
+        SCOPED_TRACE(mode);
+        auto r = run_against_fault(mode, {stage(), "--count", "3"});
+        auto j = expect_every_page_failed(r, 3, error);
+        EXPECT_LT(j["wall_s"].get<double>(), 5.0) << "it waited out a timeout";
+    }
+}
+
+// Answers that trickle in one byte every 10 ms are still good pages; the loop
+// reads them side by side, in many small pieces.
+TEST_P(AllAtOnce, TricklingAnswersAreReadWhole) {
+    auto r = run_against_fault("trickle", {stage(), "--count", "3"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    auto j = r.json();
+    EXPECT_EQ(j["ok"], 3);
+    EXPECT_EQ(j["peak_in_flight"], 3);
+    double one_page_bytes = j["bytes"].get<double>() / 3;
+    EXPECT_GE(j["wall_s"].get<double>(), 0.01 * (one_page_bytes - 1));
+}
+
 TEST_P(AllAtOnce, StalledRepliesTimeOutTogether) {
-    auto r = run_against(never_replies, {stage(), "--count", "5", "--timeout-ms", "300"}, 20s);
+    auto r = run_against_fault("stall", {stage(), "--count", "5", "--timeout-ms", "300"}, 20s);
     auto j = expect_every_page_failed(r, 5, "timed out");
     // The loop enforces the deadline: no page ends before it, and the five wait
     // side by side (one after another would take 1.5 s).

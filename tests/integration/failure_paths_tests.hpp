@@ -1,9 +1,10 @@
 // Integration tests shared by the stages before the event loop (01_blocking,
 // 02_process_pool, 03_thread_pool, 04_busy_loop): the same bad input gets the
 // same answer whatever the code inside (one helpful line or a reported
-// failure, exit 1, never a hang), and each writes the same --trace file. A
-// test_stageNN.cpp includes this file and instantiates FailurePaths and
-// Tracing with its StageInfo.
+// failure, exit 1, never a hang), and each writes the same --trace file. The
+// bad servers are a real 00_server with --fault; a FakeServer only where no
+// fault mode fits. A test_stageNN.cpp includes this file and instantiates
+// FailurePaths and Tracing with its StageInfo.
 #pragma once
 
 #include "harness.hpp"
@@ -93,14 +94,35 @@ TEST_P(FailurePaths, ServerKilledMidRunFailsTheRestAtOnceAndExits1) {
 }
 
 TEST_P(FailurePaths, GarbageReplyIsAReportedFailure) {
-    auto r = run_against(replies_with("hello, I am not HTTP\r\n\r\n"), stage({"--count", "2"}));
+    auto r = run_against_fault("garbage", stage({"--count", "2"}));
     expect_every_page_failed(r, 2, "not an HTTP response");
 }
 
 TEST_P(FailurePaths, TruncatedReplyIsAReportedFailure) {
-    auto r = run_against(replies_with("HTTP/1.0 200 OK\r\nContent-Length: 100\r\n\r\n{\"path\":"),
-                         stage({"--count", "1"}));
+    auto r = run_against_fault("truncate-body", stage({"--count", "1"}));
     expect_every_page_failed(r, 1, "truncated");
+}
+
+// Every way 00_server --fault can fail a page at once: each page is reported
+// with its own words, the stage exits 1, and nothing waits out a timeout.
+TEST_P(FailurePaths, EachFaultIsAReportedFailure) {
+    for (const auto& [mode, error] : quick_faults()) {
+        SCOPED_TRACE(mode);
+        auto r = run_against_fault(mode, stage({"--count", "2"}));
+        auto j = expect_every_page_failed(r, 2, error);
+        EXPECT_LT(j["wall_s"].get<double>(), 5.0) << "it waited out a timeout";
+    }
+}
+
+// An answer that trickles in one byte every 10 ms is still a good page, read
+// in many small pieces; it takes at least one page's trickle.
+TEST_P(FailurePaths, ATricklingAnswerIsReadWhole) {
+    auto r = run_against_fault("trickle", stage({"--count", "2"}));
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    auto j = r.json();
+    EXPECT_EQ(j["ok"], 2);
+    double one_page_bytes = j["bytes"].get<double>() / 2;
+    EXPECT_GE(j["wall_s"].get<double>(), 0.01 * (one_page_bytes - 1));
 }
 
 TEST_P(FailurePaths, WrongPageIsAReportedFailure) {
@@ -112,7 +134,7 @@ TEST_P(FailurePaths, WrongPageIsAReportedFailure) {
 // A server that never answers: each page waits its full --timeout-ms (in the
 // worker, for 02 and 03; spinning, for 04) and fails, and the run ends.
 TEST_P(FailurePaths, StalledReplyTimesOut) {
-    auto r = run_against(never_replies, stage({"--count", "2", "--timeout-ms", "200"}), 20s);
+    auto r = run_against_fault("stall", stage({"--count", "2", "--timeout-ms", "200"}), 20s);
     auto j = expect_every_page_failed(r, 2, "timed out");
     // One page after the other: two timeouts; a worker per page: side by side.
     EXPECT_GE(j["wall_s"].get<double>(), (pool() ? 1 : 2) * 0.2);

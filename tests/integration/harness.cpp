@@ -44,8 +44,10 @@ std::string stage_binary(const std::string& stage) {
 
 namespace {
 
-// fork + exec in a new process group, with stdout (and maybe stderr) on pipes.
-pid_t spawn(const std::vector<std::string>& argv, int* out_fd, int* err_fd) {
+// fork + exec in a new process group, with stdout (and maybe stderr) on pipes,
+// or stderr into the file `err_path`.
+pid_t spawn(const std::vector<std::string>& argv, int* out_fd, int* err_fd,
+            const std::string& err_path = "") {
     int out[2], err[2] = {-1, -1};
     if (::pipe2(out, O_CLOEXEC) < 0) throw std::runtime_error("pipe2 failed");
     if (err_fd && ::pipe2(err, O_CLOEXEC) < 0) throw std::runtime_error("pipe2 failed");
@@ -58,6 +60,10 @@ pid_t spawn(const std::vector<std::string>& argv, int* out_fd, int* err_fd) {
         ::setpgid(0, 0);
         ::dup2(out[1], 1);
         if (err_fd) ::dup2(err[1], 2);
+        if (!err_path.empty()) {
+            int file = ::open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+            if (file >= 0) ::dup2(file, 2);
+        }
         int devnull = ::open("/dev/null", O_RDONLY);
         ::dup2(devnull, 0);
         ::execv(args[0], args.data());
@@ -131,8 +137,8 @@ RunResult run(const std::vector<std::string>& argv, std::chrono::milliseconds li
 
 // --- Child ------------------------------------------------------------------------------
 
-Child::Child(const std::vector<std::string>& argv) {
-    pid_ = spawn(argv, &out_, nullptr);
+Child::Child(const std::vector<std::string>& argv, const std::string& stderr_path) {
+    pid_ = spawn(argv, &out_, nullptr, stderr_path);
 }
 
 Child::~Child() {
@@ -189,7 +195,8 @@ std::vector<std::string> Server::argv(std::vector<std::string> extra) {
     return a;
 }
 
-Server::Server(std::vector<std::string> extra_args) : child_(argv(std::move(extra_args))) {
+Server::Server(std::vector<std::string> extra_args, const std::string& stderr_path)
+    : child_(argv(std::move(extra_args)), stderr_path) {
     std::string line = child_.read_line(10s);
     auto colon = line.rfind(':');
     if (line.rfind("listening on ", 0) != 0 || colon == std::string::npos)
@@ -282,6 +289,27 @@ RunResult run_against(std::function<void(int)> serve, std::vector<std::string> a
     FakeServer fake(std::move(serve));
     argv.insert(argv.end(), {"--port", fake.port_arg(), "--json", "--quiet"});
     return run(argv, limit);
+}
+
+RunResult run_against_fault(const std::string& fault, std::vector<std::string> argv,
+                            std::chrono::milliseconds limit) {
+    Server server({"--fault", fault, "--delay-ms", "0"}, "/dev/null"); // --fault throw logs
+    argv.insert(argv.end(), {"--port", server.port_arg(), "--json", "--quiet"});
+    return run(argv, limit);
+}
+
+const std::vector<FaultCase>& quick_faults() {
+    static const std::vector<FaultCase> cases = {
+        {"reset", "Connection reset by peer"},
+        {"reset-after-delay", "Connection reset by peer"},
+        {"close-early", "empty response: the server closed without answering"},
+        {"truncate-head", "truncated response: it ended inside the headers"},
+        {"truncate-body", "truncated response: got "},
+        {"garbage", "not an HTTP response: 'this is not HTTP"},
+        {"wrong-length", "more bytes than Content-Length announced"},
+        {"throw", "empty response: the server closed without answering"},
+    };
+    return cases;
 }
 
 void expect_report_keys(const nlohmann::json& report, const std::vector<std::string>& extra) {

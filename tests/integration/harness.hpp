@@ -1,6 +1,7 @@
 // What the integration tests share: run a real stage binary with a time limit,
-// start a real 00_server on a free port, ask it for /stats, a tiny fake server
-// that misbehaves on purpose, what /proc says about processes, and --trace files.
+// start a real 00_server on a free port (misbehaving on purpose with --fault,
+// if asked), ask it for /stats, a tiny fake server for what --fault cannot do,
+// what /proc says about processes, and --trace files.
 #pragma once
 
 #include <sys/types.h>
@@ -38,10 +39,11 @@ struct RunResult {
 RunResult run(const std::vector<std::string>& argv, std::chrono::milliseconds limit = 30s);
 
 // A child process we start and must not leave behind: killed with its whole
-// process group when the object dies.
+// process group when the object dies. Its stderr goes to `stderr_path` when
+// one is given, else where the test's own goes.
 class Child {
   public:
-    explicit Child(const std::vector<std::string>& argv);
+    explicit Child(const std::vector<std::string>& argv, const std::string& stderr_path = "");
     ~Child();
     Child(const Child&) = delete;
     Child& operator=(const Child&) = delete;
@@ -61,9 +63,10 @@ class Child {
 };
 
 // A real 00_server on a free port ("--port 0"), stopped at the end of the test.
+// With a `stderr_path`, what it logs goes to that file.
 class Server {
   public:
-    explicit Server(std::vector<std::string> extra_args = {});
+    explicit Server(std::vector<std::string> extra_args = {}, const std::string& stderr_path = "");
     int port() const { return port_; }
     std::string port_arg() const { return std::to_string(port_); }
     nlohmann::json stats(); // GET /stats
@@ -119,6 +122,19 @@ inline bool contains(const std::string& text, const std::string& part) {
 // serves each connection with `serve`.
 RunResult run_against(std::function<void(int fd)> serve, std::vector<std::string> argv,
                       std::chrono::milliseconds limit = 30s);
+
+// Runs a stage (argv) with "--port P --json --quiet" against a real 00_server
+// started with "--fault `fault` --delay-ms 0": every page goes wrong that way.
+RunResult run_against_fault(const std::string& fault, std::vector<std::string> argv,
+                            std::chrono::milliseconds limit = 30s);
+
+// The fault modes that fail a page at once, and words every stage's error must
+// contain for each (notes/00_server.md has the table; stall and trickle take
+// time and have tests of their own).
+struct FaultCase {
+    std::string mode, error;
+};
+const std::vector<FaultCase>& quick_faults();
 
 // --- what every stage's report and answers share ---------------------------------------------
 

@@ -1,7 +1,9 @@
 // 00_server as a client sees it: pages after the delay, /stats, bad requests,
-// idle and vanished clients, running out of fds, signals.
+// idle and vanished clients, running out of fds, signals, a handler that
+// throws, and each --fault mode.
 #include "harness.hpp"
 
+#include "error.hpp"
 #include "http.hpp"
 #include "net.hpp"
 
@@ -11,6 +13,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cstdio>
 
 using namespace harness;
 using Clock = std::chrono::steady_clock;
@@ -31,6 +34,48 @@ int raw_exchange(int port, const std::string& bytes) {
         p.feed(std::string_view(buf, n));
     p.finish();
     return p.status();
+}
+
+// What a client saw of one GET: the bytes until the end, how the end came,
+// in how many reads, and how long after sending the request it came.
+struct Seen {
+    std::string bytes;
+    std::string read_error; // what recv said instead of EOF: "... Connection reset by peer"
+    bool timed_out = false;
+    int reads = 0; // recv calls that returned bytes
+    double seconds = 0;
+
+    // What a client's parser says of the bytes: "" for a whole response.
+    std::string parse_error() const {
+        ladder::ResponseParser p;
+        try {
+            p.feed(bytes);
+            p.finish();
+        } catch (const ladder::HttpError& e) {
+            return e.what();
+        }
+        return "";
+    }
+};
+
+Seen fetch_raw(int port, const std::string& target, std::chrono::milliseconds limit = 5s) {
+    Seen seen;
+    ladder::Fd s = connect_to(port);
+    auto start = Clock::now(); // before the request leaves: the server's delay starts later
+    ladder::send_all_blocking(s.get(), "GET " + target + " HTTP/1.0\r\n\r\n", start + 5s);
+    char buf[4096];
+    try {
+        while (std::size_t n = ladder::recv_blocking(s.get(), buf, start + limit)) {
+            seen.bytes.append(buf, n);
+            ++seen.reads;
+        }
+    } catch (const ladder::TimeoutError&) {
+        seen.timed_out = true;
+    } catch (const ladder::SysError& e) {
+        seen.read_error = e.what();
+    }
+    seen.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+    return seen;
 }
 
 } // namespace
@@ -226,4 +271,126 @@ TEST(Server, BadFlagsExitWith2AndOneLine) {
     r = run({stage_binary("00_server"), "--host", "example.com", "--port", "0"});
     EXPECT_EQ(r.exit_code, 1);
     EXPECT_NE(r.err.find("not an IP address"), std::string::npos) << r.err;
+}
+
+// The request that once stopped the whole server: a byte that is not ASCII in
+// the target went into --trace and into the page, where nlohmann's dump() threw.
+TEST(Server, ATargetThatIsNotAsciiGets400AndTheServerServesOn) {
+    std::string trace = temp_path("server_not_ascii.jsonl");
+    Server server({"--delay-ms", "0", "--trace", trace});
+    EXPECT_EQ(raw_exchange(server.port(), "GET /\x97 HTTP/1.0\r\n\r\n"), 400);
+    EXPECT_EQ(raw_exchange(server.port(), "GET /\xc3\xa4?x=\x97 HTTP/1.1\r\nHost: \x97\r\n\r\n"),
+              400);
+    EXPECT_EQ(raw_exchange(server.port(), "G\x01T / HTTP/1.0\r\n\r\n"), 400);
+    EXPECT_EQ(raw_exchange(server.port(), "GET / HTTP/1.0\r\nX-A: a\rb\r\n\r\n"), 400);
+    EXPECT_EQ(http_get(server.port(), "/after").first, 200);
+    EXPECT_EQ(server.stats()["bad_requests"], 4);
+    EXPECT_EQ(server.stats()["handler_errors"], 0);
+    std::remove(trace.c_str());
+}
+
+TEST(Server, ALongRequestLineGets414) {
+    Server server({"--delay-ms", "0"});
+    EXPECT_EQ(raw_exchange(server.port(), "GET /" + std::string(5000, 'a') + " HTTP/1.0\r\n\r\n"),
+              414);
+}
+
+// The connection is the failure boundary. Five requests wait out their delay;
+// a sixth asks its handler to throw (?fault=throw). That one connection is
+// closed without an answer and logged once; the five get their pages, and the
+// server answers new requests.
+TEST(Server, AHandlerThatThrowsClosesOnlyItsOwnConnection) {
+    std::string log = temp_path("server_throw.err");
+    Server server({"--delay-ms", "0"}, log);
+    std::vector<std::thread> others;
+    std::atomic<int> ok{0};
+    for (int i = 0; i < 5; ++i)
+        others.emplace_back([&, i] {
+            std::string path = "/" + std::to_string(i);
+            auto [status, body] = http_get(server.port(), path + "?delay_ms=1500", 20s);
+            ok += status == 200 && nlohmann::json::parse(body)["path"] == path;
+        });
+    ASSERT_TRUE(eventually([&] { return server.stats()["waiting"] == 5; }));
+    Seen thrown = fetch_raw(server.port(), "/boom?fault=throw");
+    EXPECT_EQ(thrown.bytes, "");
+    EXPECT_EQ(thrown.parse_error(), "empty response: the server closed without answering");
+    EXPECT_EQ(server.stats()["handler_errors"], 1);
+    EXPECT_EQ(http_get(server.port(), "/after").first, 200);
+    for (auto& t : others) t.join();
+    EXPECT_EQ(ok, 5);
+    EXPECT_EQ(server.stats()["served"], 6);
+    std::string err = slurp(log);
+    EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 1) << err;
+    EXPECT_TRUE(contains(err, "failed (fault 'throw': the handler failed on purpose); closed it"))
+        << err;
+    std::remove(log.c_str());
+}
+
+// Every fault mode, asked for by one request (?fault=MODE), as a client sees it.
+// Times are lower bounds only: a mode "after the delay" never comes earlier.
+TEST(ServerFaults, EachModeAsOneRequestAsksForIt) {
+    Server server({"--delay-ms", "100"});
+    auto seen = [&](const std::string& mode) {
+        return fetch_raw(server.port(), "/3?fault=" + mode);
+    };
+
+    Seen reset = seen("reset");
+    EXPECT_TRUE(contains(reset.read_error, "Connection reset by peer")) << reset.read_error;
+    EXPECT_EQ(reset.bytes, "");
+    Seen reset_late = seen("reset-after-delay");
+    EXPECT_TRUE(contains(reset_late.read_error, "Connection reset by peer"))
+        << reset_late.read_error;
+    EXPECT_GE(reset_late.seconds, 0.1);
+    Seen closed = seen("close-early");
+    EXPECT_EQ(closed.read_error, "");
+    EXPECT_EQ(closed.parse_error(), "empty response: the server closed without answering");
+
+    EXPECT_EQ(seen("truncate-head").parse_error(),
+              "truncated response: it ended inside the headers");
+    EXPECT_TRUE(contains(seen("truncate-body").parse_error(), "truncated response: got 19 of 39"));
+    EXPECT_TRUE(contains(seen("garbage").parse_error(), "not an HTTP response: 'this is not HTTP"));
+    Seen wrong = seen("wrong-length");
+    EXPECT_EQ(wrong.parse_error(), "more bytes than Content-Length announced");
+    EXPECT_GE(wrong.seconds, 0.1);
+
+    // trickle: a good page, one byte at a time, 10 ms apart.
+    Seen trickled = seen("trickle");
+    EXPECT_EQ(trickled.parse_error(), "");
+    EXPECT_GT(trickled.reads, 1);
+    EXPECT_GE(trickled.seconds, 0.1 + 0.01 * static_cast<double>(trickled.bytes.size() - 1));
+
+    // stall: nothing comes; the connection waits until its client gives up.
+    Seen stalled = fetch_raw(server.port(), "/3?fault=stall", 300ms);
+    EXPECT_TRUE(stalled.timed_out);
+    EXPECT_EQ(stalled.bytes, "");
+    EXPECT_TRUE(eventually([&] { return server.stats()["client_gone"] == 1; }));
+
+    auto s = server.stats();
+    EXPECT_EQ(s["faults"], 9);
+    EXPECT_EQ(s["served"], 1);           // only the trickled page was a good one
+    EXPECT_EQ(s["open_connections"], 1); // the /stats request: nothing left behind
+    EXPECT_EQ(s["handler_errors"], 0);
+}
+
+// --fault MODE: every page goes wrong that way; /stats never does (the tools
+// read it), and one request can still ask for a good page with ?fault=none.
+TEST(ServerFaults, TheCommandLineFaultIsEveryPages) {
+    Server server({"--delay-ms", "0", "--fault", "garbage"});
+    for (int i = 0; i < 3; ++i)
+        EXPECT_TRUE(contains(fetch_raw(server.port(), "/" + std::to_string(i)).parse_error(),
+                             "not an HTTP response"));
+    EXPECT_EQ(http_get(server.port(), "/ok?fault=none").first, 200);
+    auto s = server.stats();
+    EXPECT_EQ(s["fault"], "garbage");
+    EXPECT_EQ(s["faults"], 3);
+    EXPECT_EQ(s["served"], 1);
+}
+
+TEST(ServerFaults, AnUnknownModeIsABadRequestOrABadFlag) {
+    Server server({"--delay-ms", "0"});
+    EXPECT_EQ(raw_exchange(server.port(), "GET /?fault=meteor HTTP/1.0\r\n\r\n"), 400);
+    auto r = run({stage_binary("00_server"), "--fault", "meteor"});
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+    EXPECT_TRUE(contains(r.err, "--fault must be one of none, reset,")) << r.err;
 }

@@ -9,6 +9,7 @@
 #include <string_view>
 
 using namespace ladder;
+using namespace std::string_view_literals;
 
 namespace {
 
@@ -214,25 +215,128 @@ TEST(ResponseParser, BytesAfterContentLengthFail) {
     EXPECT_THROW(empty_body.feed("HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\nX"), HttpError);
 }
 
-// A head exactly at a limit is fine in one piece; it must stay fine whatever the split.
-// Fails today: the limit checks count a '\r' still waiting for its '\n' (see the report).
-TEST(HttpLimits, PendingCarriageReturnDoesNotCount) {
+// --- ResponseParser: the strict edges (RFC 9112) ----------------------------------------
+
+// Feeds `text` whole, expecting an HttpError that says `words`; the parser must
+// not look complete afterwards, and finish() must fail with the same words.
+void expect_rejected(const std::string& text, const std::string& words) {
+    SCOPED_TRACE(text);
+    ResponseParser p;
+    expect_http_error([&] { p.feed(text); }, words);
+    EXPECT_FALSE(p.done());
+    expect_http_error([&] { p.finish(); }, words);
+}
+
+TEST(ResponseParser, ControlCharactersInTheHeadAreRejected) {
+    const std::string ok = "HTTP/1.0 200 OK\r\n";
+    expect_rejected(ok + "X-A: a" + std::string(1, '\0') + "b\r\n\r\n", "control character 0x00");
+    expect_rejected(ok + "X-A: a\x7f\r\n\r\n", "control character 0x7f");
+    expect_rejected(ok + "X-A: a\x01"
+                         "b\r\n\r\n",
+                    "control character 0x01");
+    expect_rejected(ok + "X\x01"
+                         "A: ab\r\n\r\n",
+                    "control character 0x01");
+    expect_rejected("HTTP/1.0 200 O\x02K\r\n\r\n", "control character 0x02 in the status line");
+    expect_rejected(ok + "X(A): ab\r\n\r\n", "malformed header line"); // not a token
+    // A tab is no control character there, and bytes over 0x7f are allowed in values.
+    ResponseParser p;
+    p.feed(ok + "X-A: a\tb\xe4\r\nContent-Length: 0\r\n\r\n");
+    EXPECT_TRUE(p.done());
+    EXPECT_EQ(p.headers()[0].second, "a\tb\xe4");
+}
+
+// "HTTP/1.0 200 OK\rContent-Length: 99" is one line to a parser that splits at
+// LF and two lines to one that also splits at CR: reject it.
+TEST(ResponseParser, ABareCrInsideALineIsRejected) {
+    expect_rejected("HTTP/1.0 200 OK\rContent-Length: 99\r\n\r\n", "a bare CR in the status line");
+    expect_rejected("HTTP/1.0 200 OK\r\nX-A: 1\rContent-Length: 99\r\n\r\n",
+                    "a bare CR in a header line");
+    expect_rejected("HTTP/1.0 200 OK\r\n\r\r\n", "a bare CR in a header line");
+}
+
+TEST(ResponseParser, ContentLengthIsDigitsOnlyAndSaysOneThing) {
+    expect_rejected("HTTP/1.0 200 OK\r\nContent-Length: -0\r\n\r\n", "bad Content-Length '-0'");
+    expect_rejected("HTTP/1.0 200 OK\r\nContent-Length: 1, 1\r\n\r\n", "bad Content-Length");
+    expect_rejected("HTTP/1.0 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\nabc",
+                    "two different Content-Length values: 2 and 3");
+    // The same value twice says one thing: allowed (RFC 9112, 6.3).
+    ResponseParser twice;
+    twice.feed("HTTP/1.0 200 OK\r\nContent-Length: 2\r\ncontent-length: 02\r\n\r\nab");
+    EXPECT_TRUE(twice.done());
+    EXPECT_EQ(twice.body(), "ab");
+}
+
+TEST(ResponseParser, TransferCodingsAreNotSupported) {
+    expect_rejected("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+                    "chunked transfer coding is not supported");
+    expect_rejected("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, Chunked\r\n\r\n",
+                    "chunked transfer coding is not supported");
+    expect_rejected("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n",
+                    "transfer coding 'gzip' is not supported");
+}
+
+// An HTTP/1.0 client never gets a 1xx (RFC 9110, 15.2); taking one as the
+// final answer would read the real answer as its body.
+TEST(ResponseParser, InterimResponsesAreRejected) {
+    expect_rejected("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\n\r\n", "interim response 100");
+    expect_rejected("HTTP/1.1 103 Early Hints\r\n\r\n", "interim response 103");
+    expect_rejected("HTTP/1.1 600 Beyond\r\n\r\n", "not an HTTP response");
+}
+
+// A 204 (and a 304) ends at its blank line whatever its headers say (RFC 9112, 6.3).
+TEST(ResponseParser, A204EndsAtItsBlankLine) {
+    ResponseParser p;
+    p.feed("HTTP/1.1 204 No Content\r\nContent-Length: 5\r\n\r\n");
+    EXPECT_TRUE(p.done());
+    EXPECT_EQ(p.body(), "");
+    EXPECT_NO_THROW(p.finish());
+    expect_rejected("HTTP/1.1 204 No Content\r\n\r\nhello", "bytes after a 204 response");
+    expect_rejected("HTTP/1.1 304 Not Modified\r\n\r\nhello", "bytes after a 304 response");
+}
+
+TEST(ResponseParser, NotDoneAfterAThrowingFeed) {
+    ResponseParser p;
+    expect_http_error([&] { p.feed(page_response + "X"); }, "more bytes than Content-Length");
+    EXPECT_FALSE(p.done()); // the body was complete, but the response as a whole is not good
+    expect_http_error([&] { p.feed("more"); }, "more bytes than Content-Length");
+    expect_http_error([&] { p.finish(); }, "more bytes than Content-Length");
+    EXPECT_THROW(check_page(p, "/3"), HttpError);
+
+    ResponseParser truncated; // the same after a throwing finish()
+    truncated.feed(page_response.substr(0, 30));
+    EXPECT_THROW(truncated.finish(), HttpError);
+    EXPECT_FALSE(truncated.done());
+}
+
+// The head limit counts every byte of the head, from the first line to the
+// blank line. A head exactly at the limit is fine whatever the split (a '\r'
+// still waiting for its '\n' is no reason to fail early); one byte more is not.
+TEST(HttpLimits, TheHeadLimitCountsEveryByteWhateverTheSplit) {
     HttpLimits limits;
-    limits.max_line = 20;         // "HTTP/1.0 200 xxxxxxx" is 20 bytes
-    limits.max_header_bytes = 20; // "A: 123456789012345\r\n" is 20 bytes
+    limits.max_line = 20; // "HTTP/1.0 200 xxxxxxx" is 20 bytes
     std::string response = "HTTP/1.0 200 xxxxxxx\r\nA: 123456789012345\r\n\r\n";
+    limits.max_header_bytes = response.size(); // 44
     std::string request = "GET / HTTP/1.0\r\n\r\n";
     for (std::size_t cut = 0; cut <= response.size(); ++cut) {
         SCOPED_TRACE("cut at " + std::to_string(cut));
         EXPECT_NO_THROW(parse_split(response, cut, limits));
     }
-    limits.max_header_bytes = 16; // the request line and its CR LF
+    limits.max_header_bytes = request.size(); // 18
     for (std::size_t cut = 0; cut <= request.size(); ++cut) {
         SCOPED_TRACE("request cut at " + std::to_string(cut));
         RequestParser p(limits);
         EXPECT_NO_THROW(p.feed(request.substr(0, cut)));
         EXPECT_NO_THROW(p.feed(request.substr(cut)));
+        EXPECT_TRUE(p.done());
     }
+
+    limits.max_header_bytes = response.size() - 1; // the status line counts too
+    ResponseParser response_over(limits);
+    expect_http_error([&] { response_over.feed(response); }, "response head over 43 bytes");
+    limits.max_header_bytes = request.size() - 1; // ...and so does the blank line
+    RequestParser request_over(limits);
+    EXPECT_THROW(request_over.feed(request), RequestParser::HeadersTooLarge);
 }
 
 // --- RequestParser -----------------------------------------------------------------
@@ -325,6 +429,76 @@ TEST(RequestParser, HeadOverTheLimitIsHeadersTooLarge) {
                  RequestParser::HeadersTooLarge);
 }
 
+// Feeds `text` whole to a RequestParser; returns the status 00_server would
+// answer: 400 for garbage, 414 for a long request line, 431 for a big head,
+// 200 for a good request, 0 for an incomplete one.
+int request_status(std::string_view text, HttpLimits limits = {}) {
+    RequestParser p(limits);
+    try {
+        return p.feed(text) ? 200 : 0;
+    } catch (const RequestParser::RequestLineTooLong&) {
+        EXPECT_FALSE(p.done());
+        return 414;
+    } catch (const RequestParser::HeadersTooLarge&) {
+        EXPECT_FALSE(p.done());
+        return 431;
+    } catch (const HttpError&) {
+        EXPECT_FALSE(p.done());
+        return 400;
+    }
+}
+
+// The bug that once stopped 00_server: a byte that is not ASCII in the target
+// went into a JSON page, whose dump() threw. Targets are visible ASCII now.
+TEST(RequestParser, TargetsOutsideVisibleAsciiAre400) {
+    EXPECT_EQ(request_status("GET /\x97 HTTP/1.0\r\n\r\n"), 400);
+    EXPECT_EQ(request_status("GET /\xc3\xa4 HTTP/1.0\r\n\r\n"), 400);
+    EXPECT_EQ(request_status("GET /a\x7f HTTP/1.0\r\n\r\n"), 400);
+    EXPECT_EQ(request_status("GET /a\tb HTTP/1.0\r\n\r\n"), 400);
+    EXPECT_EQ(request_status("GET /a\0b HTTP/1.0\r\n\r\n"sv), 400);
+    EXPECT_EQ(request_status("GET /%C3%A4?x=~!$&'()*+,;=:@ HTTP/1.0\r\n\r\n"), 200);
+    RequestParser p;
+    expect_http_error([&] { p.feed("GET /\x97 HTTP/1.0\r\n\r\n"); }, "bad request target '/?'");
+}
+
+TEST(RequestParser, ControlCharactersInTheMethodAndHeadersAre400) {
+    EXPECT_EQ(request_status("G\x01T / HTTP/1.0\r\n\r\n"), 400);
+    EXPECT_EQ(request_status("GE\rT / HTTP/1.0\r\n\r\n"), 400);
+    EXPECT_EQ(request_status("G(T) / HTTP/1.0\r\n\r\n"), 400); // not a token
+    EXPECT_EQ(request_status("GET / HTTP/1.0\r\nX-A: a\x7f\r\n\r\n"), 400);
+    EXPECT_EQ(request_status("GET / HTTP/1.0\r\nX-A: a\rb\r\n\r\n"), 400);
+    EXPECT_EQ(request_status("GET / HTTP/1.0\r\nX\0A: ab\r\n\r\n"sv), 400);
+    EXPECT_EQ(request_status("GET / HTTP/1.0\r\n folded: x\r\n\r\n"), 400);
+    EXPECT_EQ(request_status("GET / HTTP/1.0\r\nX-A: a\tb\xe4\r\n\r\n"), 200);
+}
+
+TEST(RequestParser, FramingHeadersAreCheckedToo) {
+    EXPECT_EQ(request_status("GET / HTTP/1.0\r\nContent-Length: -0\r\n\r\n"), 400);
+    EXPECT_EQ(request_status("GET / HTTP/1.0\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n"),
+              400);
+    EXPECT_EQ(request_status("GET / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"), 400);
+    EXPECT_EQ(request_status("GET / HTTP/1.0\r\nContent-Length: 0\r\n\r\n"), 200);
+}
+
+// 414 when the request line is too long, 431 when the rest of the head is.
+TEST(RequestParser, ALongRequestLineIs414NotA431) {
+    EXPECT_EQ(request_status("GET /" + std::string(2000, 'a') + " HTTP/1.0\r\n\r\n"), 414);
+    EXPECT_EQ(request_status("GET /" + std::string(9000, 'a')), 414); // no line end needed
+    EXPECT_EQ(request_status("GET / HTTP/1.0\r\nX: " + std::string(9000, 'v')), 431);
+    EXPECT_EQ(request_status("GET /" + std::string(1000, 'a') + " HTTP/1.0\r\n\r\n"), 200);
+    // Blank lines before the request line are part of the head as well.
+    EXPECT_EQ(request_status(std::string(9000, '\n') + "GET / HTTP/1.0\r\n\r\n"), 431);
+}
+
+TEST(RequestParser, NotDoneAfterAThrowingFeed) {
+    RequestParser p;
+    EXPECT_FALSE(p.feed("GET / HTTP/1.0\r\n"));
+    EXPECT_THROW(p.feed("X-A: \x01\r\n\r\n"), HttpError);
+    EXPECT_FALSE(p.done());
+    EXPECT_THROW(p.feed("\r\n"), HttpError); // it stays failed
+    EXPECT_FALSE(p.done());
+}
+
 TEST(QueryParam, FindsWholeNamesOnly) {
     EXPECT_EQ(query_param("a=1&delay_ms=50", "delay_ms"), "50");
     EXPECT_EQ(query_param("a=1&delay_ms=50", "a"), "1");
@@ -370,6 +544,35 @@ TEST(Page, BadPages) {
     EXPECT_THROW(parse_page(response("HTTP/1.0 200 OK", R"({"other":"/3"})"), "/3"), HttpError);
     EXPECT_THROW(parse_page(page_response.substr(0, page_response.size() - 1), "/3"), HttpError);
     EXPECT_THROW(parse_page("", "/3"), HttpError);
+}
+
+// check_page reads the JSON without building it, so nesting costs nothing
+// until it is refused: a real page is one flat object.
+TEST(Page, DeepNestingIsRefused) {
+    auto nested = [](int depth) {
+        return R"({"path":"/3","x":)" + std::string(depth - 1, '[') + std::string(depth - 1, ']') +
+               "}";
+    };
+    EXPECT_NO_THROW(parse_page(response("HTTP/1.0 200 OK", nested(32)), "/3"));
+    expect_http_error([&] { parse_page(response("HTTP/1.0 200 OK", nested(33)), "/3"); },
+                      "nested deeper than 32 levels");
+    // The hostile body that once took 667 MB: 16 MiB of '['.
+    std::string brackets((16 << 20) - 100, '[');
+    expect_http_error([&] { parse_page(response("HTTP/1.0 200 OK", brackets), "/3"); },
+                      "nested deeper than 32 levels");
+}
+
+TEST(Page, OnlyATopLevelStringPathCounts) {
+    auto page = [](std::string_view body) {
+        return parse_page(response("HTTP/1.0 200 OK", body), "/3");
+    };
+    EXPECT_NO_THROW(page(R"({"x":{"path":"/4"},"path":"/3","y":[1,2.5,null,true,"s"]})"));
+    EXPECT_NO_THROW(page(R"({"path":"/4","path":"/3"})")); // the last one wins, as in an object
+    EXPECT_THROW(page(R"({"path":"/3","path":3})"), HttpError);
+    EXPECT_THROW(page(R"({"x":{"path":"/3"}})"), HttpError);
+    EXPECT_THROW(page(R"({"path":["/3"]})"), HttpError);
+    EXPECT_THROW(page(R"({"path":"/3"} trailing)"), HttpError);
+    EXPECT_THROW(page("{\"path\":\"/3\",\"x\":\"\xff\"}"), HttpError); // not UTF-8
 }
 
 } // namespace
