@@ -54,14 +54,17 @@ class Socket {
     struct Wait {
         Socket& sock;
         Step step;
+        std::uint16_t line = 0; // of the co_await, for whoever watches the loop
         bool parked = false;
         bool await_ready() { return step.start(sock); }
-        void await_suspend(std::coroutine_handle<> self) {
+        template <class P>
+        void await_suspend(std::coroutine_handle<P> self) {
             Waiter& w = sock.waiter_;
             if (w.loop) throw std::logic_error("another coroutine is waiting on this socket");
             w.handle = self;
             w.events = Step::events;
-            w.what = Step::what;
+            w.function = coroutine_name(self);
+            w.line = line;
             Loop::current().wait(w); // here the coroutine parks
             parked = true;
         }
@@ -99,12 +102,19 @@ class Socket {
 
     // co_await sock.connect(server): open a socket and connect it (SysError
     // if refused). `server` must outlive the co_await.
-    Wait<Connect> connect(const Endpoint& server) { return {*this, {server}}; }
+    // (`line`, like every awaitable's here, is the caller's: a defaulted argument.)
+    Wait<Connect> connect(const Endpoint& server, unsigned line = __builtin_LINE()) {
+        return {*this, {server}, std::uint16_t(line)};
+    }
     // co_await sock.recv(out): wait for bytes, append all that arrived to
     // `out`; false once the peer has closed (everything has arrived).
-    Wait<Recv> recv(std::string& out) { return {*this, {out}}; }
+    Wait<Recv> recv(std::string& out, unsigned line = __builtin_LINE()) {
+        return {*this, {out}, std::uint16_t(line)};
+    }
     // co_await sock.sendable(): just the wait.
-    Wait<Send> sendable() { return {*this, {}}; }
+    Wait<Send> sendable(unsigned line = __builtin_LINE()) {
+        return {*this, {}, std::uint16_t(line)};
+    }
 
   private:
     Waiter waiter_;

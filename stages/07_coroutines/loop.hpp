@@ -32,6 +32,7 @@ class Loop;
 
 inline constexpr Clock::time_point never = Clock::time_point::max();
 
+
 // A parked coroutine and what it waits for. It lives in the coroutine's frame
 // (in the awaitable), so parking allocates nothing; if the frame is destroyed
 // while it is on the loop, ~Waiter takes it off.
@@ -39,8 +40,9 @@ struct Waiter : Link {
     std::coroutine_handle<> handle;     // the coroutine to resume
     int fd = -1;                        // wake when this fd is ready (-1: no fd)...
     unsigned char events = 0;           // ...for these (EVENT_READ, EVENT_WRITE)...
+    std::uint16_t line = 0;             // (where it parked: its co_await's line...
     Clock::time_point deadline = never; // ...or when this moment passes
-    const char* what = "wait";          // what it waits for: "recv" (errors, hooks)
+    const char* function = "";          // ...in this coroutine, for whoever watches)
     std::exception_ptr error;           // someone woke it with an error (08: a cancel)
     Loop* loop = nullptr;               // the loop it is on (waiting or ready), or null
     std::uint32_t heap_index = DeadlineHeap<Waiter>::none;

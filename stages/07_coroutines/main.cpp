@@ -9,10 +9,12 @@
 #include "page.hpp"
 #include "report.hpp"
 #include "signals.hpp"
+#include "watch.hpp"
 
 #include <cmath>
 #include <cstdio>
 #include <exception>
+#include <optional>
 
 int main(int argc, char** argv) {
     using namespace ladder;
@@ -21,6 +23,11 @@ int main(int argc, char** argv) {
     Cli cli("07_coroutines", "Fetch every page at once with C++20 coroutines on an event loop.");
     add_client_flags(cli, options);
     add_selector_flag(cli, selector);
+    LoopWatchOptions watching; // watch.hpp: not part of the lesson
+    add_loop_watch_flags(cli, watching);
+    cli.option("--dump-tasks-after-ms", &watching.dump_tasks_after_ms,
+               "print every task on the loop once, this long after the start (kill -QUIT too)",
+               0, 3'600'000);
     cli.parse(argc, argv);
 
     Endpoint server = require_server("07_coroutines", options);
@@ -29,6 +36,11 @@ int main(int argc, char** argv) {
     Report report("07_coroutines", options);
     try {
         coro::Loop loop(selector);
+        auto watch = LoopWatch::make("07_coroutines", watching);
+        std::optional<coro::LoopWatchHooks> watch_hooks;
+        if (watch) watch_hooks.emplace(loop, *watch);
+        coro::Task<void> tasks = coro::show_tasks_on_request(watching.dump_tasks_after_ms);
+        tasks.start();
         loop.run_until_complete(coro::crawl(server, options, report)); // asyncio.run(crawl())
         report.extra["loop_turns"] = loop.turns(); // 05 calls them "selects"
     } catch (const std::exception& e) {

@@ -18,6 +18,7 @@
 #include <cstddef>
 #include <exception>
 #include <optional>
+#include <type_traits>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -39,6 +40,8 @@ namespace detail {
 
 // What every Task's promise has, whatever T is.
 struct PromiseBase {
+    explicit PromiseBase(const char* coroutine) noexcept : name(coroutine) {}
+
     static void* operator new(std::size_t size) { return allocate_frame(size); }
     static void operator delete(void* frame, std::size_t size) noexcept { free_frame(frame, size); }
 
@@ -59,10 +62,12 @@ struct PromiseBase {
 
     std::coroutine_handle<> continuation; // null: not started yet
     std::exception_ptr error;             // the body threw this
+    const char* name;                     // the coroutine's: "fetch" (Task::promise_type)
 };
 
 template <class T>
 struct Promise : PromiseBase {
+    using PromiseBase::PromiseBase;
     template <class U>
     void return_value(U&& v) {
         value.emplace(std::forward<U>(v));
@@ -76,6 +81,7 @@ struct Promise : PromiseBase {
 
 template <>
 struct Promise<void> : PromiseBase {
+    using PromiseBase::PromiseBase;
     void return_void() noexcept {}
     void result() {
         if (error) std::rethrow_exception(error);
@@ -84,10 +90,25 @@ struct Promise<void> : PromiseBase {
 
 } // namespace detail
 
+// The name of the coroutine behind `h` ("fetch"), if it is a Task's, for
+// whoever watches the loop. An awaitable learns it in await_suspend.
+template <class P>
+const char* coroutine_name(std::coroutine_handle<P> h) noexcept {
+    if constexpr (std::is_base_of_v<detail::PromiseBase, P>)
+        return h.promise().name;
+    else
+        return "a coroutine";
+}
+
 template <class T>
 class [[nodiscard]] Task {
   public:
     struct promise_type : detail::Promise<T> {
+        // The compiler makes the promise in the coroutine itself, so this
+        // default argument is the coroutine's name, for whoever looks at a
+        // parked chain. (It fills room the allocator rounds a frame up to.)
+        promise_type(const char* coroutine = __builtin_FUNCTION()) noexcept
+            : detail::Promise<T>(coroutine) {}
         Task get_return_object() noexcept { return Task(Handle::from_promise(*this)); }
     };
     using Handle = std::coroutine_handle<promise_type>;

@@ -26,21 +26,21 @@ class Condition {
     Condition() {
         waiters_.on_lost_wakeup = [this] { waiters_.wake_one(); };
     }
-    Lock::Awaiter acquire() noexcept { return lock_.acquire(); }
+    Lock::Awaiter acquire(unsigned line = __builtin_LINE()) noexcept { return lock_.acquire(line); }
     bool locked() const noexcept { return lock_.locked(); }
     std::size_t waiting() const noexcept { return waiters_.size(); }
 
     // Call it holding the lock (through acquire()'s Guard).
-    Task<void> wait() {
+    Task<void> wait(unsigned line = __builtin_LINE()) {
         if (!lock_.locked()) throw std::logic_error("Condition.wait(): lock not held");
         lock_.release();
         std::exception_ptr error;
         try {
-            co_await waiters_.wait();
+            co_await waiters_.wait(line);
         } catch (...) {
             error = std::current_exception(); // cancelled: still take the lock back first
         }
-        auto held = co_await lock_.acquire();
+        auto held = co_await lock_.acquire(line);
         held.keep(); // the caller's Guard releases it
         if (error) std::rethrow_exception(error);
     }

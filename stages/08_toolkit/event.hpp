@@ -22,10 +22,13 @@ class Event {
         Event& event;
         WaitList::Awaiter parked;
         bool await_ready() const noexcept { return event.set_; }
-        void await_suspend(std::coroutine_handle<> self) { parked.await_suspend(self); }
+        template <class P>
+        void await_suspend(std::coroutine_handle<P> self) {
+            parked.await_suspend(self);
+        }
         void await_resume() { parked.await_resume(); } // throws if cancelled while waiting
     };
-    Awaiter wait() noexcept { return Awaiter{*this, waiters_.wait()}; }
+    Awaiter wait(unsigned line = __builtin_LINE()) noexcept { return Awaiter{*this, waiters_.wait(line)}; }
 
   private:
     bool set_ = false;

@@ -43,8 +43,8 @@ class JobBase {
     // at its next one). co_await finished() to see it end.
     void cancel() { Cancellation::current().cancel(*this); }
     // co_await job.finished(): until it has ended, however it ended.
-    Task<void> finished() {
-        if (!done_) co_await finished_.wait();
+    Task<void> finished(unsigned line = __builtin_LINE()) {
+        if (!done_) co_await finished_.wait(line);
     }
     // Called once it has ended (at once if it has); asyncio's add_done_callback.
     void add_done_callback(std::function<void()> f) {
@@ -80,7 +80,7 @@ class [[nodiscard]] Job {
     bool done() const { return base().done(); }
     bool cancelled() const { return base().cancelled(); }
     void cancel() { base().cancel(); }
-    Task<void> finished() { return base().finished(); }
+    Task<void> finished(unsigned line = __builtin_LINE()) { return base().finished(line); }
 
     // co_await job (or job.result()): until it ends; then its value, or its exception.
     Task<T> result() {

@@ -51,13 +51,16 @@ class Lock {
             lock.locked_ = true; // free, and nobody queued (release() hands it over)
             return true;
         }
-        void await_suspend(std::coroutine_handle<> self) { parked.await_suspend(self); }
+        template <class P>
+        void await_suspend(std::coroutine_handle<P> self) {
+            parked.await_suspend(self);
+        }
         Guard await_resume() {
             parked.await_resume(); // handed over to us (or CancelledError)
             return Guard(&lock);
         }
     };
-    Awaiter acquire() noexcept { return Awaiter{*this, waiters_.wait()}; }
+    Awaiter acquire(unsigned line = __builtin_LINE()) noexcept { return Awaiter{*this, waiters_.wait(line)}; }
 
     void release() {
         if (!locked_) throw std::logic_error("Lock.release(): not locked");

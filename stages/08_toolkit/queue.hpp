@@ -34,16 +34,16 @@ class Queue {
     bool empty() const noexcept { return items_.empty(); }
     std::size_t unfinished() const noexcept { return unfinished_; }
 
-    Task<void> put(T item) {
-        while (full()) co_await putters_.wait(); // re-check: another putter may have filled it
+    Task<void> put(T item, unsigned line = __builtin_LINE()) {
+        while (full()) co_await putters_.wait(line); // re-check: another putter may have filled it
         items_.push_back(std::move(item));
         ++unfinished_;
         all_done_.clear();
         getters_.wake_one();
     }
 
-    Task<T> get() {
-        while (empty()) co_await getters_.wait();
+    Task<T> get(unsigned line = __builtin_LINE()) {
+        while (empty()) co_await getters_.wait(line);
         T item = std::move(items_.front());
         items_.pop_front();
         putters_.wake_one(); // a slot is free
@@ -57,7 +57,7 @@ class Queue {
     }
 
     // Until every item put so far has been task_done().
-    Event::Awaiter join() noexcept { return all_done_.wait(); }
+    Event::Awaiter join(unsigned line = __builtin_LINE()) noexcept { return all_done_.wait(line); }
 
   private:
     std::size_t maxsize_;

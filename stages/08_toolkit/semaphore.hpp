@@ -50,13 +50,16 @@ class Semaphore {
             --sem.free_;
             return true;
         }
-        void await_suspend(std::coroutine_handle<> self) { parked.await_suspend(self); }
+        template <class P>
+        void await_suspend(std::coroutine_handle<P> self) {
+            parked.await_suspend(self);
+        }
         Permit await_resume() {
             parked.await_resume(); // handed over to us (or CancelledError)
             return Permit(&sem);
         }
     };
-    Awaiter acquire() noexcept { return Awaiter{*this, waiters_.wait()}; }
+    Awaiter acquire(unsigned line = __builtin_LINE()) noexcept { return Awaiter{*this, waiters_.wait(line)}; }
 
     void release() {
         if (waiters_.wake_one()) return; // the permit goes straight to the first waiter

@@ -15,13 +15,15 @@ namespace ladder::coro {
 
 class Sleep {
   public:
-    explicit Sleep(Clock::time_point deadline) noexcept {
+    Sleep(Clock::time_point deadline, unsigned line) noexcept {
         waiter_.deadline = deadline;
-        waiter_.what = "sleep";
+        waiter_.line = static_cast<std::uint16_t>(line);
     }
     bool await_ready() const noexcept { return false; } // even sleep(0) lets the others run
-    void await_suspend(std::coroutine_handle<> self) {
+    template <class P>
+    void await_suspend(std::coroutine_handle<P> self) {
         waiter_.handle = self;
+        waiter_.function = coroutine_name(self);
         Loop::current().wait(waiter_);
     }
     void await_resume() const {
@@ -32,16 +34,16 @@ class Sleep {
     Waiter waiter_;
 };
 
-inline Sleep sleep_until(Clock::time_point deadline) noexcept {
-    return Sleep(deadline);
+inline Sleep sleep_until(Clock::time_point deadline, unsigned line = __builtin_LINE()) noexcept {
+    return Sleep(deadline, line);
 }
-inline Sleep sleep(std::chrono::milliseconds ms) noexcept {
-    return Sleep(Clock::now() + ms);
+inline Sleep sleep(std::chrono::milliseconds ms, unsigned line = __builtin_LINE()) noexcept {
+    return Sleep(Clock::now() + ms, line);
 }
 // co_await yield_now(): let every other ready coroutine run first (Python:
 // await asyncio.sleep(0)).
-inline Sleep yield_now() noexcept {
-    return Sleep(Clock::now());
+inline Sleep yield_now(unsigned line = __builtin_LINE()) noexcept {
+    return Sleep(Clock::now(), line);
 }
 
 } // namespace ladder::coro

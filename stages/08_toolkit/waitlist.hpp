@@ -36,7 +36,9 @@ class WaitList {
 
     class Awaiter {
       public:
-        explicit Awaiter(WaitList& list) noexcept : list_(list) {}
+        Awaiter(WaitList& list, unsigned line) noexcept : list_(list) {
+            waiter_.line = static_cast<std::uint16_t>(line);
+        }
         Awaiter(const Awaiter&) = delete;
         Awaiter& operator=(const Awaiter&) = delete;
         ~Awaiter() {
@@ -44,9 +46,10 @@ class WaitList {
             if (handed_ && list_.on_lost_wakeup) list_.on_lost_wakeup(); // woken, never ran
         }
         bool await_ready() const noexcept { return false; }
-        void await_suspend(std::coroutine_handle<> self) {
+        template <class P>
+        void await_suspend(std::coroutine_handle<P> self) {
             waiter_.handle = self;
-            waiter_.what = "wait list";
+            waiter_.function = coroutine_name(self);
             Loop::current().wait(waiter_); // throws CancelledError if the job was cancelled
             list_.queue_.push_back(this);
         }
@@ -62,7 +65,7 @@ class WaitList {
         Waiter waiter_;
         bool handed_ = false; // wake_one() chose us
     };
-    Awaiter wait() noexcept { return Awaiter(*this); }
+    Awaiter wait(unsigned line = __builtin_LINE()) noexcept { return Awaiter(*this, line); }
 
     // Wake the longest waiter; false if there is none.
     bool wake_one() noexcept {

@@ -5,6 +5,7 @@
 #include "03_thread_pool/thread_cost.hpp"
 #include "07_coroutines/crawl.hpp"
 #include "08_toolkit/job.hpp"
+#include "07_coroutines/watch.hpp"
 #include "08_toolkit/sleep.hpp"
 
 #include <algorithm>
@@ -195,6 +196,7 @@ Task<void> heartbeat(const bool& stop, std::vector<double>& lags_ms) {
 struct LagFigures {
     double max_ms = 0, p99_ms = 0;
     std::size_t beats = 0;
+    long slow_steps = 0; // steps that held the loop over two beats
 };
 
 LagFigures figures(std::vector<double> lags) {
@@ -209,8 +211,14 @@ LagFigures figures(std::vector<double> lags) {
 }
 
 // The CPU jobs run `inline` (by the loop's own thread) or in the thread pool,
-// while the heartbeat ticks.
+// while the heartbeat ticks — and the loop is watched for steps that hold it
+// longer than two beats (asyncio's slow_callback_duration): each one is
+// named on stderr.
 Task<LagFigures> lag_while(DemoContext& ctx, bool inline_jobs, int jobs) {
+    LoopWatchOptions slow;
+    slow.slow_step_ms = 2 * static_cast<int>(beat.count());
+    LoopWatch watch("09_executors lag", slow);
+    LoopWatchHooks hooks(Loop::current(), watch);
     bool stop = false;
     std::vector<double> lags;
     Job<void> ticking = create_task(heartbeat(stop, lags));
@@ -229,7 +237,9 @@ Task<LagFigures> lag_while(DemoContext& ctx, bool inline_jobs, int jobs) {
     }
     stop = true;
     co_await ticking;
-    co_return figures(std::move(lags));
+    LagFigures f = figures(std::move(lags));
+    f.slow_steps = watch.slow_steps();
+    co_return f;
 }
 
 Task<DemoResult> lag_demo(DemoContext& ctx) {
@@ -248,7 +258,8 @@ Task<DemoResult> lag_demo(DemoContext& ctx) {
     auto as_json = [](const LagFigures& f) {
         return nlohmann::json{{"max_ms", std::round(f.max_ms * 10) / 10},
                               {"p99_ms", std::round(f.p99_ms * 10) / 10},
-                              {"beats", f.beats}};
+                              {"beats", f.beats},
+                              {"slow_steps", f.slow_steps}};
     };
     r.numbers = {{"job_ms", std::round(one.cpu_s * 10000) / 10},
                  {"inline", as_json(inline_lag)},
@@ -256,9 +267,12 @@ Task<DemoResult> lag_demo(DemoContext& ctx) {
     ctx.measured["lag"] = r.numbers;
     // Inline, a beat waits for a whole job; in the executor it never does.
     r.ok = executor_lag.max_ms < inline_lag.max_ms / 2;
-    char what[160];
-    std::snprintf(what, sizeof what, "max loop lag %.1f ms inline, %.1f ms with run_in_executor",
-                  inline_lag.max_ms, executor_lag.max_ms);
+    char what[200];
+    std::snprintf(what, sizeof what,
+                  "max loop lag %.1f ms inline (%ld slow steps), %.1f ms with run_in_executor "
+                  "(%ld)",
+                  inline_lag.max_ms, inline_lag.slow_steps, executor_lag.max_ms,
+                  executor_lag.slow_steps);
     r.what = what;
     co_return r;
 }

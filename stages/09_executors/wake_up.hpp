@@ -15,14 +15,16 @@ namespace ladder::coro {
 
 class Readable {
   public:
-    explicit Readable(int fd) noexcept {
+    Readable(int fd, unsigned line) noexcept {
         waiter_.fd = fd;
         waiter_.events = EVENT_READ;
-        waiter_.what = "read";
+        waiter_.line = static_cast<std::uint16_t>(line);
     }
     bool await_ready() const noexcept { return false; }
-    void await_suspend(std::coroutine_handle<> self) {
+    template <class P>
+    void await_suspend(std::coroutine_handle<P> self) {
         waiter_.handle = self;
+        waiter_.function = coroutine_name(self);
         Loop::current().wait(waiter_);
     }
     void await_resume() const {
@@ -33,8 +35,8 @@ class Readable {
     Waiter waiter_;
 };
 
-inline Readable readable(int fd) noexcept {
-    return Readable(fd);
+inline Readable readable(int fd, unsigned line = __builtin_LINE()) noexcept {
+    return Readable(fd, line);
 }
 
 } // namespace ladder::coro

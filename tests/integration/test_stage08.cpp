@@ -146,3 +146,15 @@ TEST(Stage08, BadDemoNameOrDeadServerSaySoAndFail) {
     EXPECT_NE(dead.exit_code, 0);
     EXPECT_FALSE(dead.err.empty());
 }
+
+TEST(Stage08, TheTaskViewShowsEachJobFromItsRunnerDownToItsWait) {
+    Server server({"--delay-ms", "300"});
+    auto r = run({stage, "--port", server.port_arg(), "--demo", "gather", "--count", "3",
+                  "--json", "--quiet", "--dump-tasks-after-ms", "150"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    // Three jobs (Job::run), each in DemoContext::page, parked in 07's fetch;
+    // and the demo itself waiting for the first of them to finish.
+    EXPECT_TRUE(contains(r.err, "run > page > fetch: parked at line")) << r.err;
+    EXPECT_TRUE(contains(r.err, "(and 2 more like it)")) << r.err;
+    EXPECT_TRUE(contains(r.err, "> finished: parked at line")) << r.err;
+}

@@ -499,12 +499,12 @@ struct Recorder : LoopHooks {
     void selected(const Timeout&, const std::vector<Ready>& ready) override {
         seen.push_back("selected " + std::to_string(ready.size()));
     }
-    void parking(Waiter& w) override { seen.push_back(std::string("parking ") + w.what); }
+    void parking(Waiter& w) override { seen.push_back(std::string("parking ") + w.function); }
     void woken(Waiter& w) override {
-        seen.push_back(std::string("woken ") + w.what + (w.timed_out ? ", timed out" : ""));
+        seen.push_back(std::string("woken ") + w.function + (w.timed_out ? ", timed out" : ""));
     }
-    void forgotten(Waiter& w) override { seen.push_back(std::string("forgotten ") + w.what); }
-    void step_began(Waiter& w) override { seen.push_back(std::string("step ") + w.what); }
+    void forgotten(Waiter& w) override { seen.push_back(std::string("forgotten ") + w.function); }
+    void step_began(Waiter& w) override { seen.push_back(std::string("step ") + w.function); }
     void step_ended() override { seen.push_back("step ended"); }
     void turn_ended() override { seen.push_back("turn ended"); }
 };
@@ -534,10 +534,11 @@ TEST_F(Coroutines, AHookSeesEveryParkWakeAndStepInOrder) {
         ASSERT_EQ(::write(p.b.get(), "y", 1), 1);
         loop.run_until_complete(read_one_byte(readable_now)); // detached: nothing more seen
     }
-    EXPECT_EQ(recorder.seen, (Steps{"parking recv", "turn 1", "selected 1", "woken recv",
-                                    "step recv", "step ended", "turn ended",
-                                    "parking recv", "turn 2", "selected 0",
-                                    "woken recv, timed out", "step recv", "step ended",
+    // (read_one_byte and time_out: the coroutines that parked, for whoever watches.)
+    EXPECT_EQ(recorder.seen, (Steps{"parking read_one_byte", "turn 1", "selected 1",
+                                    "woken read_one_byte", "step read_one_byte", "step ended",
+                                    "turn ended", "parking time_out", "turn 2", "selected 0",
+                                    "woken time_out, timed out", "step time_out", "step ended",
                                     "turn ended"}));
 }
 

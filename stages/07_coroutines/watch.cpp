@@ -1,0 +1,176 @@
+#include "watch.hpp"
+#include "error.hpp"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace ladder::coro {
+
+namespace {
+
+LoopEntry entry(const Waiter& w) {
+    return LoopEntry{where(w), w.fd, w.events};
+}
+
+// The watcher's own waiter (show_tasks_on_request) has no name: it is the
+// watching, not the watched, and stays out of every view.
+bool shown(const Waiter& w) {
+    return *w.function != '\0';
+}
+
+// The promise of the coroutine behind `h`. Every coroutine of these stages
+// is a Task, whose promise begins with PromiseBase, and compilers place the
+// promise after the frame's two function pointers: so from_address() finds
+// it. (A view for debugging; the loop itself never does this.)
+const detail::PromiseBase& promise_of(std::coroutine_handle<> h) {
+    return std::coroutine_handle<detail::PromiseBase>::from_address(h.address()).promise();
+}
+
+bool is_root(std::coroutine_handle<> continuation) {
+    return !continuation || continuation.address() == std::noop_coroutine().address();
+}
+
+} // namespace
+
+std::string where(const Waiter& w) {
+    return std::string(w.function) + ":" + std::to_string(w.line);
+}
+
+void LoopWatchHooks::turn_began(std::uint64_t turn) {
+    watch_.turn_began(turn);
+    if (!watch_.recording()) return;
+    loop_.waiting_list().for_each([&](const Waiter& w) {
+        if (shown(w)) watch_.listed(false, entry(w));
+    });
+    loop_.ready_list().for_each([&](const Waiter& w) {
+        if (shown(w)) watch_.listed(true, entry(w));
+    });
+}
+
+void LoopWatchHooks::selected(const Timeout& timeout, const std::vector<Ready>& ready) {
+    watch_.selected(timeout);
+    if (!watch_.recording()) return;
+    for (const Ready& r : ready)
+        if (const auto& w = *static_cast<Waiter*>(r.key.data); shown(w))
+            watch_.fd_ready(entry(w), r.events);
+}
+
+void LoopWatchHooks::woken(Waiter& w) {
+    if (w.timed_out && shown(w) && watch_.recording()) watch_.timer_fired(entry(w));
+}
+
+void LoopWatchHooks::step_began(Waiter& w) {
+    if (watch_.timing_steps()) watch_.step_began(shown(w) ? entry(w) : LoopEntry{"the task view"});
+}
+
+void LoopWatchHooks::turn_ended() {
+    if (!watch_.recording()) return;
+    std::size_t waiting = 0, ready = 0;
+    loop_.waiting_list().for_each([&](const Waiter& w) { waiting += shown(w); });
+    loop_.ready_list().for_each([&](const Waiter& w) { ready += shown(w); });
+    watch_.turn_ended(waiting, ready);
+}
+
+void print_tasks(const Loop& loop, std::FILE* out) {
+    // Each waiter's chain, root first: "crawl_page > fetch".
+    std::map<std::string, std::vector<std::string>> chains; // chain -> what each waits for
+    auto now = Clock::now();
+    auto add = [&](const Waiter& w, const char* state) {
+        if (!shown(w)) return;
+        std::string chain = w.function;
+        for (auto up = promise_of(w.handle).continuation; !is_root(up);
+             up = promise_of(up).continuation)
+            chain = std::string(promise_of(up).name) + " > " + chain;
+        std::string what = std::string(state) + " at line " + std::to_string(w.line);
+        if (w.fd >= 0)
+            what += ", fd " + std::to_string(w.fd) + (w.events & EVENT_READ ? " to read" : " to write");
+        if (w.deadline != never)
+            what += ", deadline in " +
+                    std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                       w.deadline - now)
+                                       .count()) +
+                    " ms";
+        chains[chain].push_back(what);
+    };
+    loop.ready_list().for_each([&](const Waiter& w) { add(w, "ready"); });
+    loop.waiting_list().for_each([&](const Waiter& w) { add(w, "parked"); });
+    std::size_t tasks = 0;
+    for (const auto& [chain, whats] : chains) tasks += whats.size();
+    std::fprintf(out, "tasks on the loop at turn %llu: %zu\n",
+                 static_cast<unsigned long long>(loop.turns()), tasks);
+    for (const auto& [chain, whats] : chains) {
+        std::fprintf(out, "  %s: %s", chain.c_str(), whats.front().c_str());
+        if (whats.size() > 1) std::fprintf(out, " (and %zu more like it)", whats.size() - 1);
+        std::fprintf(out, "\n");
+    }
+    std::fflush(out);
+}
+
+namespace {
+
+std::atomic<int> quit_pipe_write{-1};
+
+extern "C" void on_sigquit(int) {
+    int fd = quit_pipe_write.load();
+    char byte = 'q';
+    if (fd >= 0) [[maybe_unused]] auto n = ::write(fd, &byte, 1);
+}
+
+// Wait until `fd` is readable or `deadline` passes; true if readable.
+struct ReadableOrDeadline {
+    Waiter waiter;
+    ReadableOrDeadline(int fd, Clock::time_point deadline) noexcept {
+        waiter.fd = fd;
+        waiter.events = EVENT_READ;
+        waiter.deadline = deadline;
+    }
+    bool await_ready() const noexcept { return false; }
+    void await_suspend(std::coroutine_handle<> self) {
+        waiter.handle = self; // no function name: not shown (above)
+        Loop::current().wait(waiter);
+    }
+    bool await_resume() const {
+        if (waiter.error) std::rethrow_exception(waiter.error);
+        return !waiter.timed_out;
+    }
+};
+
+} // namespace
+
+Task<void> show_tasks_on_request(int after_ms) {
+    int fds[2];
+    if (::pipe2(fds, O_NONBLOCK | O_CLOEXEC) < 0) throw_errno("pipe2");
+    Fd read_end(fds[0]), write_end(fds[1]);
+    quit_pipe_write = write_end.get();
+    struct sigaction quit{}, old{};
+    quit.sa_handler = on_sigquit;
+    ::sigaction(SIGQUIT, &quit, &old);
+    struct Restore { // however this coroutine ends: the old handler back, first
+        struct sigaction old;
+        ~Restore() {
+            quit_pipe_write = -1;
+            ::sigaction(SIGQUIT, &old, nullptr);
+        }
+    } restore{old};
+    auto once = after_ms >= 0 ? Clock::now() + std::chrono::milliseconds(after_ms) : never;
+    for (;;) {
+        bool signalled = co_await ReadableOrDeadline(read_end.get(), once);
+        if (signalled) {
+            char drain[64];
+            while (::read(read_end.get(), drain, sizeof drain) > 0) {
+            }
+        } else {
+            once = never;
+        }
+        print_tasks(Loop::current(), stderr);
+    }
+}
+
+} // namespace ladder::coro
