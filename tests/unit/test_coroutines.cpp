@@ -6,6 +6,7 @@
 #include "07_coroutines/hooks.hpp"
 #include "07_coroutines/io.hpp"
 #include "07_coroutines/loop.hpp"
+#include "07_coroutines/lowered.hpp"
 #include "07_coroutines/task.hpp"
 #include "error.hpp"
 #include "http.hpp"
@@ -18,6 +19,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <memory>
 #include <stdexcept>
@@ -796,4 +798,83 @@ TEST(CoroutineThreads, LoopsInTwoThreadsShareNothing) {
     EXPECT_EQ(got2, got1);
     EXPECT_EQ(frames1, frames2); // each thread counted only its own frames
     EXPECT_GT(frames1, 0u);
+}
+
+// --- the coroutine lowered by hand (lowered.cpp) -------------------------------------------
+
+namespace {
+// What a sender does on the loop, in order; before each turn the peer reads
+// everything that arrived, so the sender can go on.
+struct SendLog : LoopHooks {
+    int peer;
+    std::string received;
+    Steps seen;
+    explicit SendLog(int peer_fd) : peer(peer_fd) {}
+    void turn_began(std::uint64_t) override {
+        if (peer >= 0) read_available(peer, received);
+    }
+    void parking(Waiter& w) override {
+        seen.push_back(std::string("park for ") + (w.events & EVENT_WRITE ? "write" : "read"));
+    }
+    void woken(Waiter& w) override { seen.push_back(w.timed_out ? "timed out" : "woken"); }
+    void step_began(Waiter&) override { seen.push_back("step"); }
+};
+using Sender = Task<void> (*)(Socket&, std::string);
+Task<void> real_send_all(Socket& sock, std::string data) {
+    return async_send_all(sock, std::move(data));
+}
+std::string pattern(std::size_t n) {
+    std::string data(n, '\0');
+    for (std::size_t i = 0; i < n; ++i) data[i] = static_cast<char>('a' + i % 26);
+    return data;
+}
+// Sends `bytes` through a socket pair whose peer drains at every turn (or,
+// with drain false, never: then the deadline ends it). What happened, in order.
+Steps send_with(Sender send, std::size_t bytes, bool drain, std::string& received) {
+    Pair p = socket_pair();
+    Socket sock(std::move(p.a), Clock::now() + (drain ? 10s : 50ms));
+    SendLog log(drain ? p.b.get() : -1);
+    Loop loop;
+    loop.attach(log);
+    try {
+        loop.run_until_complete(send(sock, pattern(bytes)));
+        if (drain) read_available(p.b.get(), log.received);
+        log.seen.push_back("done");
+    } catch (const TimeoutError& e) {
+        log.seen.push_back(e.what());
+    }
+    loop.detach(log);
+    received = log.received;
+    return log.seen;
+}
+} // namespace
+
+TEST_F(Coroutines, TheLoweredCoroutineDoesWhatTheCompilersDoes) {
+    std::string got_real, got_lowered;
+    Steps real = send_with(real_send_all, 1 << 20, true, got_real);
+    Steps lowered = send_with(lowered_send_all, 1 << 20, true, got_lowered);
+    EXPECT_EQ(lowered, real); // the same parks and wakes, in the same order
+    EXPECT_GE(std::count(real.begin(), real.end(), "park for write"), 2); // it did wait
+    EXPECT_EQ(got_real, pattern(1 << 20));
+    EXPECT_EQ(got_lowered, got_real);
+    // And the same failure, thrown at the same co_await.
+    real = send_with(real_send_all, 1 << 20, false, got_real);
+    lowered = send_with(lowered_send_all, 1 << 20, false, got_lowered);
+    EXPECT_EQ(lowered, real);
+    EXPECT_EQ(real.back(), "send timed out");
+}
+
+TEST_F(Coroutines, TheLoweredFrameLeavesTheLoopWhenDestroyedWhileParked) {
+    Pair p = socket_pair();
+    Socket sock(std::move(p.a));
+    Loop loop;
+    std::size_t frames = frame_stats.live();
+    {
+        Task<void> t = lowered_send_all(sock, pattern(1 << 20));
+        EXPECT_EQ(frame_stats.live(), frames + 1); // the ramp allocated the frame; nothing ran
+        t.start();                                 // sends until the buffer is full, parks
+        EXPECT_EQ(loop.waiting(), 1u);
+    } // ~Task -> handle.destroy() -> send_all_destroy(): the awaiter leaves the loop
+    EXPECT_EQ(loop.waiting(), 0u);
+    EXPECT_EQ(frame_stats.live(), frames);
 }
