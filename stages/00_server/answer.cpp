@@ -51,7 +51,7 @@ std::string all_fault_names() {
     return names;
 }
 
-Answer answer_request(const Request& request, Fault server_fault) {
+Answer answer_request(const Request& request, Fault server_fault, const Site& site) {
     if (request.method != "GET")
         return error_answer(405, "Method Not Allowed", "only GET is served");
     std::string_view query = request.query();
@@ -61,6 +61,9 @@ Answer answer_request(const Request& request, Fault server_fault) {
         answer.reset_stats = query_param(query, "reset") == "1";
         return answer;
     }
+    if (auto page = Site::page_of(request.path()); page && !site.exists(*page))
+        return error_answer(404, "Not Found", "no page " + std::string(request.path()) +
+                                                  ": a dead link of the site");
     answer.kind = Answer::Kind::page;
     answer.path = request.path();
     answer.fault = server_fault;
@@ -108,7 +111,7 @@ std::vector<std::string> fault_names() {
 }
 
 std::optional<Answer> answer_bytes(RequestParser& parser, std::string_view bytes,
-                                   Fault server_fault) {
+                                   Fault server_fault, const Site& site) {
     try {
         if (!parser.feed(bytes)) return std::nullopt;
     } catch (const RequestParser::RequestLineTooLong& e) {
@@ -118,13 +121,14 @@ std::optional<Answer> answer_bytes(RequestParser& parser, std::string_view bytes
     } catch (const HttpError& e) {
         return error_answer(400, "Bad Request", e.what());
     }
-    return answer_request(parser.request(), server_fault);
+    return answer_request(parser.request(), server_fault, site);
 }
 
 std::string page_body(std::string_view path, int delay_ms, int body_bytes,
-                      std::optional<double> msg) {
+                      std::optional<double> msg, const std::vector<std::string>* links) {
     nlohmann::json page = {{"path", path}, {"msg", "ok"}, {"delay_ms", delay_ms}};
     if (msg) page["msg"] = *msg;
+    if (links) page["links"] = *links;
     std::string body = json_text(page);
     auto wanted = static_cast<std::size_t>(std::max(body_bytes, 0));
     if (body.size() < wanted) { // pad it: clients then need several reads per page

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "http.hpp"
+#include "site.hpp"
 
 #include <optional>
 #include <string>
@@ -53,13 +54,16 @@ struct Answer {
 // request's head is incomplete, then its answer: an error answer (400, 405,
 // 414, 431) for a request the server will not serve. Never throws for any
 // bytes a client can send.
+// `site` says which /site/N pages exist (a link past its end is a 404).
 std::optional<Answer> answer_bytes(RequestParser& parser, std::string_view bytes,
-                                   Fault server_fault);
+                                   Fault server_fault, const Site& site = {});
 
 // The page a GET gets: {"path","msg","delay_ms"}, padded with "pad" to at least
 // `body_bytes`. `msg` is "ok" unless a number is given (/random's).
+// A page of the linked site also lists its `links`.
 std::string page_body(std::string_view path, int delay_ms, int body_bytes,
-                      std::optional<double> msg = std::nullopt);
+                      std::optional<double> msg = std::nullopt,
+                      const std::vector<std::string>* links = nullptr);
 
 // The whole HTTP/1.0 answer: status line, headers, body.
 std::string http_response(int status, std::string_view reason, std::string_view body);

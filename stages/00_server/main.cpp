@@ -30,7 +30,10 @@ int main(int argc, char** argv) {
         .option("--body-bytes", &config.body_bytes, "pad each page to at least this size", 0,
                 16 << 20)
         .option("--idle-ms", &config.idle_ms, "close clients silent for this long", 1, 3'600'000)
-        .option("--seed", &config.seed, "seed for the jitter (0: random)", 0, 1 << 30)
+        .option("--seed", &config.seed,
+                "seed for the jitter (0: random) and the linked site (0: seed 1)", 0, 1 << 30)
+        .option("--site-pages", &config.site_pages, "pages of the linked site /site/0..N-1", 1,
+                100'000)
         .option("--selector", &config.selector, "event backend", {"epoll", "poll"})
         .option("--trace", &config.trace_path, "write each connection's events to this file")
         .option("--fault", &config.fault, fault_help(), ladder::fault_names())

@@ -41,7 +41,9 @@ void ServerStats::reset() {
 }
 
 Server::Server(ServerConfig config)
-    : config_(std::move(config)), fault_(fault_named(config_.fault).value_or(Fault::none)),
+    : config_(std::move(config)),
+      site_{config_.site_pages, config_.seed != 0 ? static_cast<unsigned>(config_.seed) : 1u},
+      fault_(fault_named(config_.fault).value_or(Fault::none)),
       selector_(make_selector(config_.selector)),
       rng_(config_.seed != 0 ? static_cast<unsigned>(config_.seed) : std::random_device{}()) {
     raise_fd_limit();
@@ -208,7 +210,7 @@ void Server::on_readable(Conn& c) {
     }
     if (c.state != State::reading) return; // bytes after the request are ignored (and drained)
     if (auto answer =
-            answer_bytes(c.parser, std::string_view(buf, static_cast<std::size_t>(n)), fault_))
+            answer_bytes(c.parser, std::string_view(buf, static_cast<std::size_t>(n)), fault_, site_))
         handle_answer(c, std::move(*answer));
 }
 
@@ -278,7 +280,10 @@ void Server::answer_page(Conn& c) {
     std::optional<double> msg;
     if (c.path == "/random") // stage 08's Event demo: a number to watch, uniform in [0, 1)
         msg = std::uniform_real_distribution<double>(0.0, 1.0)(rng_);
-    std::string body = page_body(c.path, c.delay_ms, config_.body_bytes, msg);
+    std::optional<std::vector<std::string>> links;
+    if (auto page = Site::page_of(c.path)) links = site_.links_of(*page); // a page of the site
+    std::string body =
+        page_body(c.path, c.delay_ms, config_.body_bytes, msg, links ? &*links : nullptr);
     if (c.fault == Fault::none || c.fault == Fault::trickle) ++stats_.served; // a good page
     if (c.fault == Fault::trickle) {
         c.out = http_response(200, "OK", body);

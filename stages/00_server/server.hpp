@@ -28,7 +28,8 @@ struct ServerConfig {
     int jitter_ms = 0;   // each delay is moved by a uniform amount in [-jitter, +jitter]
     int body_bytes = 0;  // pad each page's body to at least this size
     int idle_ms = 10000; // a client must send its request (or read its answer) within this
-    int seed = 0;        // for the jitter; 0 picks a random seed
+    int seed = 0;        // for the jitter (0 picks a random seed) and the linked site
+    int site_pages = 30; // /site/0 .. /site/N-1: the linked site (site.hpp)
     bool verbose = false;
     std::string trace_path; // --trace: one JSON line per connection event
     std::string selector = "epoll";
@@ -97,6 +98,7 @@ class Server {
     Timeout time_to_next_timer() const;
 
     ServerConfig config_;
+    Site site_; // the linked site, made from config_
     Fault fault_ = Fault::none; // config_.fault
     std::unique_ptr<Selector> selector_;
     StopSignals signals_;

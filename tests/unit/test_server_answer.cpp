@@ -6,6 +6,8 @@
 #include "http.hpp"
 
 #include <gtest/gtest.h>
+
+#include <set>
 #include <nlohmann/json.hpp>
 
 #include <string>
@@ -157,3 +159,57 @@ TEST(FaultNames, EveryNameComesBackAsItsFault) {
 }
 
 } // namespace
+
+// --- the linked site (site.hpp) ---------------------------------------------------------------
+
+TEST(Site, TheSameSeedMakesTheSameSiteAndLinksStayInsideOrDieOutside) {
+    Site site{30, 3}, again{30, 3}, other{30, 4};
+    int dead = 0, links = 0;
+    bool differs = false;
+    for (int page = 0; page < site.pages; ++page) {
+        auto l = site.links_of(page);
+        EXPECT_EQ(l, again.links_of(page));
+        differs = differs || l != other.links_of(page);
+        EXPECT_GE(l.size(), 2u);
+        EXPECT_LE(l.size(), 4u);
+        for (const std::string& link : l) {
+            auto n = Site::page_of(link);
+            ASSERT_TRUE(n) << link;
+            EXPECT_LT(*n, site.pages + site.pages / 10 + 1);
+            dead += !site.exists(*n);
+            ++links;
+        }
+    }
+    EXPECT_TRUE(differs);
+    EXPECT_GT(dead, 0);          // a few dead links...
+    EXPECT_LT(dead, links / 4);  // ...not many
+    EXPECT_FALSE(Site::page_of("/site/"));
+    EXPECT_FALSE(Site::page_of("/site/3x"));
+    EXPECT_FALSE(Site::page_of("/3"));
+}
+
+TEST(Site, ReachableIsClosedUnderTheLinks) {
+    Site site{30, 3};
+    std::set<int> reached = site.reachable_from(0);
+    EXPECT_TRUE(reached.count(0));
+    for (int page : reached)
+        for (const std::string& link : site.links_of(page)) {
+            auto n = Site::page_of(link);
+            if (n && site.exists(*n)) EXPECT_TRUE(reached.count(*n)) << link;
+        }
+}
+
+TEST(Site, ADeadLinkIs404AndALivePageListsItsLinks) {
+    Site site{30, 3};
+    RequestParser dead_parser, live_parser;
+    auto dead = answer_bytes(dead_parser, "GET /site/31 HTTP/1.0\r\n\r\n", Fault::none, site);
+    ASSERT_TRUE(dead);
+    EXPECT_EQ(dead->status, 404);
+    auto live = answer_bytes(live_parser, "GET /site/7 HTTP/1.0\r\n\r\n", Fault::none, site);
+    ASSERT_TRUE(live);
+    EXPECT_EQ(live->kind, Answer::Kind::page);
+    auto links = site.links_of(7);
+    auto page = nlohmann::json::parse(page_body("/site/7", 0, 0, std::nullopt, &links));
+    EXPECT_EQ(page["links"].get<std::vector<std::string>>(), links);
+    EXPECT_EQ(page["path"], "/site/7");
+}
