@@ -195,7 +195,9 @@ TEST(Site, ReachableIsClosedUnderTheLinks) {
     for (int page : reached)
         for (const std::string& link : site.links_of(page)) {
             auto n = Site::page_of(link);
-            if (n && site.exists(*n)) EXPECT_TRUE(reached.count(*n)) << link;
+            if (n && site.exists(*n)) {
+                EXPECT_TRUE(reached.count(*n)) << link;
+            }
         }
 }
 
