@@ -1,0 +1,123 @@
+// gevent's monkey.patch_all(), done by the linker: this file defines connect(),
+// send() and recv() — the very names 01's common/net.cpp calls. A definition in
+// the program comes before the C library's, so every call in this process
+// lands here. Off a fiber (or on a socket its owner made non-blocking) each
+// one simply calls the real function. On a fiber, a call that would block
+// becomes: try without blocking; if the kernel says "not yet", let the
+// scheduler run the other fibers until the socket is ready, then try again.
+//
+// What this cannot reach: code that makes the system call itself, glibc's own
+// internal calls, any other blocking call (read, poll, sleep, a disk read, a
+// mutex) — those still stop every fiber at once. See notes/10_green_threads.md.
+#include "scheduler.hpp"
+#include "selector.hpp"
+
+#include <dlfcn.h>
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+
+#include <bit>
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+
+namespace {
+
+using ladder::Clock;
+using ladder::green::Scheduler;
+
+// The next definition of `name` after ours: the C library's (or ASan's wrapper of it).
+template <typename Function>
+Function real(const char* name) {
+    void* symbol = ::dlsym(RTLD_NEXT, name);
+    if (!symbol) {
+        std::fprintf(stderr, "10_green_threads: cannot find the real %s()\n", name);
+        std::abort();
+    }
+    return std::bit_cast<Function>(symbol);
+}
+
+const auto real_connect = real<int (*)(int, const sockaddr*, socklen_t)>("connect");
+const auto real_send = real<ssize_t (*)(int, const void*, size_t, int)>("send");
+const auto real_recv = real<ssize_t (*)(int, void*, size_t, int)>("recv");
+
+// The scheduler to yield to when this call would block a fiber, else nullptr.
+Scheduler* cooperating(int fd, int flags = 0) {
+    Scheduler* scheduler = Scheduler::of_this_fiber();
+    if (!scheduler || (flags & MSG_DONTWAIT)) return nullptr;
+    int mode = ::fcntl(fd, F_GETFL);
+    return mode >= 0 && !(mode & O_NONBLOCK) ? scheduler : nullptr;
+}
+
+// How long the blocking call may wait: the SO_RCVTIMEO or SO_SNDTIMEO its owner
+// set on the socket (01's net.cpp sets both before every call), 0 = forever.
+Clock::time_point deadline_of(int fd, int option) {
+    timeval limit{};
+    socklen_t len = sizeof limit;
+    if (::getsockopt(fd, SOL_SOCKET, option, &limit, &len) < 0 ||
+        (limit.tv_sec == 0 && limit.tv_usec == 0))
+        return Clock::time_point::max();
+    return Clock::now() + std::chrono::seconds(limit.tv_sec) +
+           std::chrono::microseconds(limit.tv_usec);
+}
+
+// Try `call` with MSG_DONTWAIT; while the kernel says "not yet", wait for the
+// fd on the scheduler. Past the deadline: EAGAIN, as the kernel's own timeout says.
+template <typename Call>
+ssize_t without_blocking(Scheduler& scheduler, int fd, unsigned events, int timeout_option,
+                         Call call) {
+    auto deadline = deadline_of(fd, timeout_option);
+    for (;;) {
+        ssize_t n = call(MSG_DONTWAIT);
+        if (n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) return n;
+        if (!scheduler.wait_until_ready(fd, events, deadline)) {
+            errno = EAGAIN;
+            return -1;
+        }
+    }
+}
+
+} // namespace
+
+extern "C" ssize_t recv(int fd, void* buf, size_t len, int flags) {
+    Scheduler* scheduler = cooperating(fd, flags);
+    if (!scheduler) return real_recv(fd, buf, len, flags);
+    return without_blocking(*scheduler, fd, ladder::EVENT_READ, SO_RCVTIMEO, [&](int dontwait) {
+        return real_recv(fd, buf, len, flags | dontwait);
+    });
+}
+
+// Like gevent's send(): it may send part of `buf` once the socket is writable.
+// A blocking send that a signal interrupts may do the same; send_all_blocking() loops.
+extern "C" ssize_t send(int fd, const void* buf, size_t len, int flags) {
+    Scheduler* scheduler = cooperating(fd, flags);
+    if (!scheduler) return real_send(fd, buf, len, flags);
+    return without_blocking(*scheduler, fd, ladder::EVENT_WRITE, SO_SNDTIMEO, [&](int dontwait) {
+        return real_send(fd, buf, len, flags | dontwait);
+    });
+}
+
+// A connect has no "don't wait" flag: make the socket non-blocking for the
+// call, wait for the handshake on the scheduler, and put the mode back.
+extern "C" int connect(int fd, const sockaddr* addr, socklen_t len) {
+    Scheduler* scheduler = cooperating(fd);
+    if (!scheduler) return real_connect(fd, addr, len);
+    auto deadline = deadline_of(fd, SO_SNDTIMEO); // Linux bounds a blocking connect by SO_SNDTIMEO
+    int mode = ::fcntl(fd, F_GETFL);
+    ::fcntl(fd, F_SETFL, mode | O_NONBLOCK);
+    int rc = real_connect(fd, addr, len);
+    if (rc < 0 && errno == EINPROGRESS) {
+        if (!scheduler->wait_until_ready(fd, ladder::EVENT_WRITE, deadline))
+            errno = EINPROGRESS; // what a blocking connect says when SO_SNDTIMEO runs out
+        else if (int err = ladder::socket_error(fd))
+            errno = err;
+        else
+            rc = 0;
+    }
+    int err = errno;
+    ::fcntl(fd, F_SETFL, mode); // blocking again, as its owner believes it is
+    errno = err;
+    return rc;
+}
