@@ -1,15 +1,15 @@
 // What AddressSanitizer must be told when this thread moves to another stack.
-// ASan keeps a picture of "the" stack of each thread; a jump to a fiber's
-// stack would look to it like a wild stack pointer, and the shadow memory of a
-// stack we unmap would stay poisoned for whoever maps the address next. In a
-// build without ASan every function here is empty.
+// ASan keeps a picture of each thread's stack: a jump to a fiber's stack would
+// look to it like a wild stack pointer, and the shadow memory of a stack we
+// unmap would stay poisoned for whoever maps that address next. In a build
+// without ASan these functions are empty.
 #pragma once
 
 #include <cstddef>
 
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(__SANITIZE_ADDRESS__) // g++
 #define LADDER_ASAN 1
-#elif defined(__has_feature)
+#elif defined(__has_feature) // clang++
 #if __has_feature(address_sanitizer)
 #define LADDER_ASAN 1
 #endif
@@ -22,31 +22,24 @@
 
 namespace ladder::green {
 
-// Just before a switch to the stack [bottom, bottom + size). `fake_stack` keeps
+#ifdef LADDER_ASAN
+// Just before switching to the stack [bottom, bottom + size). `fake_stack` keeps
 // the leaving side's ASan state; nullptr when the leaving fiber has ended.
-inline void asan_before_switch([[maybe_unused]] void** fake_stack,
-                               [[maybe_unused]] const void* bottom,
-                               [[maybe_unused]] std::size_t size) {
-#ifdef LADDER_ASAN
+inline void asan_before_switch(void** fake_stack, const void* bottom, std::size_t size) {
     __sanitizer_start_switch_fiber(fake_stack, bottom, size);
-#endif
 }
-
-// Just after arriving: hands back the state saved on leaving, and says which
-// stack we came from (nullptr: don't care).
-inline void asan_after_switch([[maybe_unused]] void* fake_stack,
-                              [[maybe_unused]] const void** from_bottom,
-                              [[maybe_unused]] std::size_t* from_size) {
-#ifdef LADDER_ASAN
+// Just after arriving: hands back what was kept on leaving, and tells which stack we came from.
+inline void asan_after_switch(void* fake_stack, const void** from_bottom, std::size_t* from_size) {
     __sanitizer_finish_switch_fiber(fake_stack, from_bottom, from_size);
-#endif
 }
-
 // Before a fiber's stack is unmapped: clear the poison its frames left behind.
-inline void asan_forget_stack([[maybe_unused]] void* bottom, [[maybe_unused]] std::size_t size) {
-#ifdef LADDER_ASAN
+inline void asan_forget_stack(void* bottom, std::size_t size) {
     __asan_unpoison_memory_region(bottom, size);
-#endif
 }
+#else
+inline void asan_before_switch(void**, const void*, std::size_t) {}
+inline void asan_after_switch(void*, const void**, std::size_t*) {}
+inline void asan_forget_stack(void*, std::size_t) {}
+#endif
 
 } // namespace ladder::green

@@ -11,13 +11,9 @@
 
 namespace ladder::green {
 
-static std::size_t page_size() {
-    static const std::size_t size = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
-    return size;
-}
+static const std::size_t page_size = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
 
-FiberStack::FiberStack(std::size_t size)
-    : size_((size + page_size() - 1) / page_size() * page_size()) {
+FiberStack::FiberStack(std::size_t size) : size_((size + page_size - 1) / page_size * page_size) {
     // Address space only: the kernel gives a page of memory the first time it is touched.
     void* m = ::mmap(nullptr, guard_bytes + size_, PROT_READ | PROT_WRITE,
                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
@@ -45,11 +41,11 @@ bool FiberStack::in_guard(const void* address) const noexcept {
 }
 
 std::size_t FiberStack::touched_bytes() const {
-    std::vector<unsigned char> resident(size_ / page_size());
+    std::vector<unsigned char> resident(size_ / page_size);
     if (::mincore(bottom_, size_, resident.data()) < 0) throw_errno("mincore");
     std::size_t pages = 0;
     for (unsigned char r : resident) pages += r & 1;
-    return pages * page_size();
+    return pages * page_size;
 }
 
 Fiber::Fiber(int id, std::size_t stack_size, std::function<void()> body)
@@ -64,7 +60,6 @@ Fiber::Fiber(int id, std::size_t stack_size, std::function<void()> body)
 void Fiber::entry() {
     Fiber& self = *current_;
     asan_after_switch(nullptr, &self.caller_bottom_, &self.caller_size_);
-    // An exception cannot cross to another stack: catch it here, rethrow it in resume().
     try {
         self.body_();
     } catch (...) {
@@ -83,7 +78,6 @@ void Fiber::resume() {
     asan_after_switch(caller_fake_stack_, nullptr, nullptr);
     current_ = nullptr;
     if (rc < 0) throw_errno("swapcontext");
-    if (error_) std::rethrow_exception(std::exchange(error_, nullptr));
 }
 
 void Fiber::yield() {

@@ -26,9 +26,8 @@ class FiberStack {
     FiberStack(const FiberStack&) = delete;
     FiberStack& operator=(const FiberStack&) = delete;
 
-    void* bottom() const noexcept {
-        return bottom_;
-    } // the lowest usable byte; the stack grows down to it
+    // The lowest usable byte: the stack grows down towards it.
+    void* bottom() const noexcept { return bottom_; }
     std::size_t size() const noexcept { return size_; }
     bool in_guard(const void* address) const noexcept;
     // How much of the stack the fiber has touched: its resident pages (mincore).
@@ -50,13 +49,14 @@ class Fiber {
     Fiber(const Fiber&) = delete; // its context points into itself
     Fiber& operator=(const Fiber&) = delete;
 
-    // From the scheduler: run the fiber until it yields or ends. An exception
-    // that escaped the body comes out here.
+    // From the scheduler: run the fiber until it yields or ends.
     void resume();
     // From inside the fiber: back to whoever called resume(); returns at the next resume().
     void yield();
 
     bool finished() const noexcept { return finished_; }
+    // What escaped the body, if anything: an exception cannot cross to another stack.
+    std::exception_ptr error() const noexcept { return error_; }
     int id() const noexcept { return id_; }
     const FiberStack& stack() const noexcept { return stack_; }
 

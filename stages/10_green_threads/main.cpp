@@ -13,6 +13,7 @@
 #include "signals.hpp"
 #include "stack_overflow.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -20,6 +21,8 @@
 #include <string>
 
 namespace {
+
+using namespace ladder;
 
 // --overflow-page N (tests, exercise 2): page N calls this and never returns.
 volatile bool keep_going = true;
@@ -29,14 +32,53 @@ int recurse(int depth) {
     return keep_going ? recurse(depth + 1) + frame[0] : depth;
 }
 
-double kib(double bytes) {
-    return std::round(bytes / 1024 * 10) / 10;
+int crawl(const Endpoint& server, const ClientOptions& options, const std::string& selector_name,
+          int stack_kb, int overflow_page) {
+    auto selector = make_selector(selector_name);
+    green::Scheduler scheduler(*selector);
+    Report report("10_green_threads", options);
+    auto timeout = std::chrono::milliseconds(options.timeout_ms);
+    std::size_t touched_total = 0, touched_most = 0; // bytes of stack the pages touched
+
+    for (int page = 0; page < options.count; ++page) {
+        // 01's loop body, word for word, as the body of a fiber; fetch_page() is 01's own.
+        auto fetch_one = [&, page] {
+            report.page_started(page);
+            if (page == overflow_page) recurse(0);
+            PageTimes times;
+            try {
+                Page p = fetch_page(server, page_path(page), timeout, &times);
+                report.page_ok(page, p.status, p.bytes, times);
+            } catch (const TimeoutError& e) { // 01 says which call; the page says why
+                report.page_failed(page,
+                                   std::string(e.what()) + " after " +
+                                       std::to_string(timeout.count()) + " ms (--timeout-ms)",
+                                   times);
+            } catch (const std::exception& e) {
+                report.page_failed(page, e.what(), times);
+            }
+            std::size_t touched = green::Fiber::current()->stack().touched_bytes();
+            touched_total += touched;
+            touched_most = std::max(touched_most, touched);
+        };
+        scheduler.spawn(page, static_cast<std::size_t>(stack_kb) * 1024, fetch_one);
+    }
+    scheduler.run();
+
+    report.extra["selector"] = selector_name;
+    report.extra["stack_kb"] = stack_kb;
+    report.extra["guard_kb"] = green::FiberStack::guard_bytes / 1024;
+    report.extra["stack_touched_kb_per_page"] =
+        std::round(10.0 * static_cast<double>(touched_total) / 1024 / options.count) / 10;
+    report.extra["stack_touched_kb_max"] = touched_most / 1024;
+    report.extra["stacks_leaked"] = green::FiberStack::mapped();
+    report.extra["switches"] = scheduler.switches();
+    return report.finish();
 }
 
 } // namespace
 
 int main(int argc, char** argv) {
-    using namespace ladder;
     ClientOptions options;
     std::string selector_name = "epoll";
     int stack_kb = 64, overflow_page = -1;
@@ -53,51 +95,10 @@ int main(int argc, char** argv) {
     raise_fd_limit(); // one socket per page, all open at once
     ignore_sigpipe();
     green::report_stack_overflows();
-    auto selector = make_selector(selector_name);
-    green::Scheduler scheduler(*selector);
-    Report report("10_green_threads", options);
-    auto timeout = std::chrono::milliseconds(options.timeout_ms);
-
-    for (int page = 0; page < options.count; ++page) {
-        // 01's loop body, word for word, as the body of a fiber; fetch_page() is 01's own.
-        auto fetch_one = [&, page] {
-            report.page_started(page);
-            if (page == overflow_page) recurse(0);
-            PageTimes times;
-            try {
-                Page p = fetch_page(server, page_path(page), timeout, &times);
-                report.page_ok(page, p.status, p.bytes, times);
-            } catch (const TimeoutError& e) { // 01 says which call; the page says why
-                report.page_failed(page,
-                                   std::string(e.what()) + " after " +
-                                       std::to_string(options.timeout_ms) + " ms (--timeout-ms)",
-                                   times);
-            } catch (const std::exception& e) {
-                report.page_failed(page, e.what(), times);
-            }
-        };
-        try {
-            scheduler.spawn(page, static_cast<std::size_t>(stack_kb) * 1024, fetch_one);
-        } catch (const std::exception& e) { // no stack for it (mmap: out of memory or of mappings)
-            report.page_started(page);
-            report.page_failed(page, e.what());
-        }
-    }
     try {
-        scheduler.run();
-    } catch (const std::exception& e) {
+        return crawl(server, options, selector_name, stack_kb, overflow_page);
+    } catch (const std::exception& e) { // no stack for a page (mmap), or a fiber's escaped error
         std::fprintf(stderr, "10_green_threads: %s\n", e.what());
         return 1;
     }
-
-    const green::StackUse& use = scheduler.stack_use();
-    report.extra["selector"] = selector_name;
-    report.extra["stack_kb"] = stack_kb;
-    report.extra["guard_kb"] = green::FiberStack::guard_bytes / 1024;
-    report.extra["stack_touched_kb_per_page"] =
-        use.fibers ? kib(static_cast<double>(use.touched_total) / use.fibers) : 0.0;
-    report.extra["stack_touched_kb_max"] = kib(static_cast<double>(use.touched_most));
-    report.extra["stacks_leaked"] = green::FiberStack::mapped();
-    report.extra["switches"] = scheduler.switches();
-    return report.finish();
 }

@@ -25,9 +25,6 @@ Scheduler* Scheduler::of_this_fiber() noexcept {
 
 void Scheduler::run() {
     running_ = this;
-    struct NotRunning {
-        ~NotRunning() { running_ = nullptr; }
-    } on_exit; // even when run() throws
     while (!fibers_.empty()) {
         // Run every fiber that can run; each goes until it would block (or ends).
         while (!ready_.empty()) {
@@ -74,22 +71,11 @@ Timeout Scheduler::time_to_next_deadline() const {
 
 void Scheduler::switch_to(Fiber& fiber) {
     ++switches_;
-    std::exception_ptr escaped; // from the fiber's body: passed on once its stack is freed
-    try {
-        fiber.resume();
-    } catch (...) {
-        escaped = std::current_exception();
-    }
-    if (fiber.finished()) finish(fiber);
-    if (escaped) std::rethrow_exception(escaped);
-}
-
-void Scheduler::finish(Fiber& fiber) {
-    std::size_t touched = fiber.stack().touched_bytes();
-    ++stack_use_.fibers;
-    stack_use_.touched_total += touched;
-    stack_use_.touched_most = std::max(stack_use_.touched_most, touched);
+    fiber.resume();
+    if (!fiber.finished()) return;
+    std::exception_ptr escaped = fiber.error();
     fibers_.erase(&fiber); // unmaps its stack
+    if (escaped) std::rethrow_exception(escaped);
 }
 
 } // namespace ladder::green

@@ -17,13 +17,6 @@
 
 namespace ladder::green {
 
-// What the run cost in stacks, for the report.
-struct StackUse {
-    int fibers = 0;                // that finished
-    std::size_t touched_total = 0; // bytes, summed over them
-    std::size_t touched_most = 0;  // bytes, the one that touched most
-};
-
 class Scheduler {
   public:
     explicit Scheduler(Selector& selector) : selector_(selector) {}
@@ -32,7 +25,8 @@ class Scheduler {
 
     // A new fiber running `body`, first resumed by run(). SysError if no stack can be mapped.
     void spawn(int id, std::size_t stack_size, std::function<void()> body);
-    // Runs the fibers until every one has finished.
+    // Runs the fibers until every one has finished. An exception that escaped
+    // a fiber's body comes out here.
     void run();
 
     // From inside a fiber: let the others run until `fd` is ready for `events`
@@ -43,7 +37,6 @@ class Scheduler {
     static Scheduler* of_this_fiber() noexcept;
 
     long switches() const noexcept { return switches_; } // resumes, over the whole run
-    const StackUse& stack_use() const noexcept { return stack_use_; }
 
   private:
     struct Blocked;
@@ -51,15 +44,13 @@ class Scheduler {
     void wake_overdue();
     Timeout time_to_next_deadline() const;
     void switch_to(Fiber& fiber);
-    void finish(Fiber& fiber);
 
     Selector& selector_;
     std::unordered_map<Fiber*, std::unique_ptr<Fiber>> fibers_; // every fiber not finished yet
     std::deque<Fiber*> ready_;
     std::multimap<Clock::time_point, Blocked*> deadlines_;
     long switches_ = 0;
-    StackUse stack_use_;
-    static inline Scheduler* running_ = nullptr;
+    static inline Scheduler* running_ = nullptr; // set by run(), read only while a fiber runs
 };
 
 } // namespace ladder::green

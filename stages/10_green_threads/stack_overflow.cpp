@@ -5,7 +5,7 @@
 #include <signal.h>
 #include <unistd.h>
 
-#include <cstddef>
+#include <charconv>
 #include <cstring>
 
 namespace ladder::green {
@@ -14,35 +14,20 @@ namespace {
 struct sigaction previous {};
 alignas(16) char signal_stack[64 * 1024];
 
-// Async-signal-safe text building: no printf, no allocation in a signal handler.
-char* append(char* out, const char* text) {
-    std::size_t n = std::strlen(text);
-    std::memcpy(out, text, n);
-    return out + n;
-}
-
-char* append(char* out, unsigned long number) {
-    char digits[24];
-    int n = 0;
-    do digits[n++] = static_cast<char>('0' + number % 10);
-    while ((number /= 10) != 0);
-    while (n > 0) *out++ = digits[--n];
-    return out;
-}
-
 void on_segv(int, siginfo_t* info, void*) {
     Fiber* fiber = Fiber::current();
     if (!fiber || !fiber->stack().in_guard(info->si_addr)) {
         ::sigaction(SIGSEGV, &previous, nullptr); // not ours: the fault happens again, as before us
         return;
     }
-    char line[128];
-    char* end = append(line, "page ");
-    end = append(end, static_cast<unsigned long>(fiber->id()));
-    end = append(end, ": fiber stack overflow at ");
-    end = append(end, static_cast<unsigned long>(fiber->stack().size() / 1024));
-    end = append(end, " KiB: raise --stack-kb\n");
-    [[maybe_unused]] ssize_t written = ::write(STDERR_FILENO, line, end - line);
+    // Only async-signal-safe calls in here: no printf, no allocation.
+    char page[24] = {}, kib[24] = {};
+    std::to_chars(page, page + 23, fiber->id());
+    std::to_chars(kib, kib + 23, fiber->stack().size() / 1024);
+    const char* parts[] = {"page ", page, ": fiber stack overflow at ", kib,
+                           " KiB: raise --stack-kb\n"};
+    for (const char* part : parts)
+        if (::write(STDERR_FILENO, part, std::strlen(part)) < 0) break;
     ::_exit(1); // the fiber cannot go on, and its half-done work cannot be undone
 }
 
