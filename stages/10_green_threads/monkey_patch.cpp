@@ -36,12 +36,10 @@ const auto real_connect = real<int (*)(int, const sockaddr*, socklen_t)>("connec
 const auto real_send = real<ssize_t (*)(int, const void*, size_t, int)>("send");
 const auto real_recv = real<ssize_t (*)(int, void*, size_t, int)>("recv");
 
-// The scheduler to yield to when this call would block a fiber, else nullptr.
-Scheduler* cooperating(int fd, int flags = 0) {
-    Scheduler* scheduler = Scheduler::of_this_fiber();
-    if (!scheduler || (flags & MSG_DONTWAIT)) return nullptr;
+// Whether the socket's owner made it blocking (the default), i.e. expects calls to wait.
+bool is_blocking(int fd) {
     int mode = ::fcntl(fd, F_GETFL);
-    return mode >= 0 && !(mode & O_NONBLOCK) ? scheduler : nullptr;
+    return mode >= 0 && !(mode & O_NONBLOCK);
 }
 
 // How long the blocking call may wait: the SO_RCVTIMEO or SO_SNDTIMEO its owner
@@ -56,54 +54,52 @@ Clock::time_point deadline_of(int fd, int option) {
            std::chrono::microseconds(limit.tv_usec);
 }
 
-// Try `call` with MSG_DONTWAIT; while the kernel says "not yet", wait for the
-// fd on the scheduler. Past the deadline: EAGAIN, as the kernel's own timeout says.
+// The heart of the patch, for recv and send: try `call` without waiting
+// (MSG_DONTWAIT); while the kernel says "not yet", let the scheduler run the
+// other fibers until the socket is ready, and try again. Past the socket's
+// timeout: EAGAIN, as the kernel's own timeout says.
 template <typename Call>
-ssize_t without_blocking(Scheduler& scheduler, int fd, unsigned events, int timeout_option,
-                         Call call) {
+ssize_t without_blocking(int fd, int flags, unsigned events, int timeout_option, Call call) {
+    Scheduler* scheduler = Scheduler::of_this_fiber();
+    if (!scheduler || (flags & MSG_DONTWAIT)) return call(flags); // not a fiber's blocking call
+    ssize_t n = call(flags | MSG_DONTWAIT);
+    if (n >= 0 || errno != EAGAIN || !is_blocking(fd))
+        return n; // done, failed, or not ours to wait
     auto deadline = deadline_of(fd, timeout_option);
-    for (;;) {
-        ssize_t n = call(MSG_DONTWAIT);
-        if (n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) return n;
-        if (!scheduler.wait_until_ready(fd, events, deadline)) {
-            errno = EAGAIN;
-            return -1;
-        }
+    while (scheduler->wait_until_ready(fd, events, deadline)) {
+        n = call(flags | MSG_DONTWAIT);
+        if (n >= 0 || errno != EAGAIN) return n;
     }
+    errno = EAGAIN;
+    return -1;
 }
 
 } // namespace
 
 extern "C" ssize_t recv(int fd, void* buf, size_t len, int flags) {
-    Scheduler* scheduler = cooperating(fd, flags);
-    if (!scheduler) return real_recv(fd, buf, len, flags);
-    return without_blocking(*scheduler, fd, ladder::EVENT_READ, SO_RCVTIMEO, [&](int dontwait) {
-        return real_recv(fd, buf, len, flags | dontwait);
-    });
+    return without_blocking(fd, flags, ladder::EVENT_READ, SO_RCVTIMEO,
+                            [&](int f) { return real_recv(fd, buf, len, f); });
 }
 
 // Like gevent's send(): it may send part of `buf` once the socket is writable.
 // A blocking send that a signal interrupts may do the same; send_all_blocking() loops.
 extern "C" ssize_t send(int fd, const void* buf, size_t len, int flags) {
-    Scheduler* scheduler = cooperating(fd, flags);
-    if (!scheduler) return real_send(fd, buf, len, flags);
-    return without_blocking(*scheduler, fd, ladder::EVENT_WRITE, SO_SNDTIMEO, [&](int dontwait) {
-        return real_send(fd, buf, len, flags | dontwait);
-    });
+    return without_blocking(fd, flags, ladder::EVENT_WRITE, SO_SNDTIMEO,
+                            [&](int f) { return real_send(fd, buf, len, f); });
 }
 
 // A connect has no "don't wait" flag: make the socket non-blocking for the
 // call, wait for the handshake on the scheduler, and put the mode back.
 extern "C" int connect(int fd, const sockaddr* addr, socklen_t len) {
-    Scheduler* scheduler = cooperating(fd);
-    if (!scheduler) return real_connect(fd, addr, len);
-    auto deadline = deadline_of(fd, SO_SNDTIMEO); // Linux bounds a blocking connect by SO_SNDTIMEO
-    int mode = ::fcntl(fd, F_GETFL);
+    Scheduler* scheduler = Scheduler::of_this_fiber();
+    int mode = scheduler ? ::fcntl(fd, F_GETFL) : -1;
+    if (mode < 0 || (mode & O_NONBLOCK)) return real_connect(fd, addr, len);
     ::fcntl(fd, F_SETFL, mode | O_NONBLOCK);
     int rc = real_connect(fd, addr, len);
     if (rc < 0 && errno == EINPROGRESS) {
-        if (!scheduler->wait_until_ready(fd, ladder::EVENT_WRITE, deadline))
-            errno = EINPROGRESS; // what a blocking connect says when SO_SNDTIMEO runs out
+        // Linux bounds a blocking connect by SO_SNDTIMEO, and then says EINPROGRESS.
+        if (!scheduler->wait_until_ready(fd, ladder::EVENT_WRITE, deadline_of(fd, SO_SNDTIMEO)))
+            errno = EINPROGRESS;
         else if (int err = ladder::socket_error(fd))
             errno = err;
         else
