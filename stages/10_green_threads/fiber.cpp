@@ -59,7 +59,7 @@ Fiber::Fiber(int id, std::size_t stack_size, std::function<void()> body)
 
 void Fiber::entry() {
     Fiber& self = *current_;
-    asan_after_switch(nullptr, &self.caller_bottom_, &self.caller_size_);
+    asan_after_switch(nullptr, &scheduler_bottom_, &scheduler_size_);
     try {
         self.body_();
     } catch (...) {
@@ -71,19 +71,19 @@ void Fiber::entry() {
 
 void Fiber::resume() {
     current_ = this;
-    asan_before_switch(&caller_fake_stack_, stack_.bottom(), stack_.size());
-    // Save where we are in caller_, continue from context_: in the fiber, right
+    asan_before_switch(&scheduler_fake_stack_, stack_.bottom(), stack_.size());
+    // Save where we are in scheduler_, continue from context_: in the fiber, right
     // after its last yield() (or at entry() the first time).
-    int rc = ::swapcontext(&caller_, &context_);
-    asan_after_switch(caller_fake_stack_, nullptr, nullptr);
+    int rc = ::swapcontext(&scheduler_, &context_);
+    asan_after_switch(scheduler_fake_stack_, nullptr, nullptr);
     current_ = nullptr;
     if (rc < 0) throw_errno("swapcontext");
 }
 
 void Fiber::yield() {
-    asan_before_switch(finished_ ? nullptr : &fake_stack_, caller_bottom_, caller_size_);
-    if (::swapcontext(&context_, &caller_) < 0) throw_errno("swapcontext");
-    asan_after_switch(fake_stack_, &caller_bottom_, &caller_size_);
+    asan_before_switch(finished_ ? nullptr : &fake_stack_, scheduler_bottom_, scheduler_size_);
+    if (::swapcontext(&context_, &scheduler_) < 0) throw_errno("swapcontext");
+    asan_after_switch(fake_stack_, &scheduler_bottom_, &scheduler_size_);
 }
 
 } // namespace ladder::green
