@@ -1,10 +1,11 @@
-// gevent's monkey.patch_all(), done by the linker: this file defines connect(),
-// send() and recv() — the very names 01's common/net.cpp calls. A definition in
-// the program comes before the C library's, so every call in this process
-// lands here. Off a fiber (or on a socket its owner made non-blocking) each
-// one simply calls the real function. On a fiber, a call that would block
-// becomes: try without blocking; if the kernel says "not yet", let the
-// scheduler run the other fibers until the socket is ready, then try again.
+// gevent's monkey.patch_all(), done by the linker. 01's fetch_page() calls the
+// blocking helpers in common/net.cpp, and they call connect(), send() and
+// recv(). This file defines functions of those very names; a definition in the
+// program comes before the C library's, so every call in the process lands here.
+// Off a fiber (or on a socket its owner made non-blocking) each one simply
+// calls the real function. On a fiber, a call that would block becomes: try
+// without blocking; if the kernel says "not yet", let the scheduler run the
+// other fibers until the socket is ready, then try again.
 //
 // What this cannot reach: code that makes the system call itself, glibc's own
 // internal calls, any other blocking call (read, poll, sleep, a disk read, a
