@@ -15,9 +15,14 @@
 #endif
 #endif
 
+#include <ucontext.h>
+
 #ifdef LADDER_ASAN
+#include <dlfcn.h>
 #include <sanitizer/asan_interface.h>
 #include <sanitizer/common_interface_defs.h>
+
+#include <bit>
 #endif
 
 namespace ladder::green {
@@ -36,7 +41,18 @@ inline void asan_after_switch(void* fake_stack, const void** from_bottom, std::s
 inline void asan_forget_stack(void* bottom, std::size_t size) {
     __asan_unpoison_memory_region(bottom, size);
 }
+// glibc's swapcontext() itself. ASan's wrapper of it warns on stderr that its
+// support is partial and wipes the target stack's shadow at every switch; the
+// two calls above tell ASan about each switch properly instead.
+inline int swap_context(ucontext_t* from, const ucontext_t* to) {
+    static const auto glibc = std::bit_cast<int (*)(ucontext_t*, const ucontext_t*)>(
+        ::dlsym(::dlopen("libc.so.6", RTLD_LAZY | RTLD_NOLOAD), "swapcontext"));
+    return glibc(from, to);
+}
 #else
+inline int swap_context(ucontext_t* from, const ucontext_t* to) {
+    return ::swapcontext(from, to);
+}
 inline void asan_before_switch(void**, const void*, std::size_t) {}
 inline void asan_after_switch(void*, const void**, std::size_t*) {}
 inline void asan_forget_stack(void*, std::size_t) {}

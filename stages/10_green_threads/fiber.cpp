@@ -74,7 +74,7 @@ void Fiber::resume() {
     asan_before_switch(&scheduler_fake_stack_, stack_.bottom(), stack_.size());
     // Save where we are in scheduler_, continue from context_: in the fiber, right
     // after its last yield() (or at entry() the first time).
-    int rc = ::swapcontext(&scheduler_, &context_);
+    int rc = swap_context(&scheduler_, &context_); // swapcontext() (asan_fiber.hpp)
     asan_after_switch(scheduler_fake_stack_, nullptr, nullptr);
     current_ = nullptr;
     if (rc < 0) throw_errno("swapcontext");
@@ -82,7 +82,7 @@ void Fiber::resume() {
 
 void Fiber::yield() {
     asan_before_switch(finished_ ? nullptr : &fake_stack_, scheduler_bottom_, scheduler_size_);
-    if (::swapcontext(&context_, &scheduler_) < 0) throw_errno("swapcontext");
+    if (swap_context(&context_, &scheduler_) < 0) throw_errno("swapcontext");
     asan_after_switch(fake_stack_, &scheduler_bottom_, &scheduler_size_);
 }
 
