@@ -2,7 +2,7 @@
 // ASan keeps a picture of each thread's stack: a jump to a fiber's stack would
 // look to it like a wild stack pointer, and the shadow memory of a stack we
 // unmap would stay poisoned for whoever maps that address next. In a build
-// without ASan these functions are empty.
+// without ASan, swap_context() is swapcontext() and the others are empty.
 #pragma once
 
 #include <cstddef>

@@ -41,7 +41,7 @@ int crawl(const Endpoint& server, const ClientOptions& options, const std::strin
     std::size_t touched_total = 0, touched_most = 0; // bytes of stack the pages touched
 
     for (int page = 0; page < options.count; ++page) {
-        // 01's loop body, word for word, as the body of a fiber; fetch_page() is 01's own.
+        // 01's loop body as the body of a fiber (with 07's timeout hint); fetch_page() is 01's own.
         auto fetch_one = [&, page] {
             report.page_started(page);
             if (page == overflow_page) recurse(0);
