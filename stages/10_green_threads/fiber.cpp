@@ -24,7 +24,9 @@ FiberStack::FiberStack(std::size_t size) : size_((size + page_size - 1) / page_s
     if (::mprotect(mapping_, guard_bytes, PROT_NONE) < 0) {
         int err = errno;
         ::munmap(mapping_, guard_bytes + size_);
-        throw SysError("mprotect", "fiber stack guard", err);
+        // ENOMEM here: the guard splits the mapping in two, and the process has
+        // run out of mappings (vm.max_map_count, 65530 by default).
+        throw SysError("mprotect", "fiber stack guard (vm.max_map_count?)", err);
     }
     ++mapped_;
 }
