@@ -29,6 +29,7 @@ STAGE_INFO = {
     "07_coroutines": ("native coroutines: co_await hides the event loop", "all"),
     "08_toolkit": ("asyncio's toolbox: timers, gather/wait, Lock/Event/Semaphore/Queue", "demo"),
     "09_executors": ("CPU-bound work: run_in_executor with threads and processes", "demo"),
+    "10_green_threads": ("01's blocking code on fibers: each blocking call yields", "all"),
 }
 STAGES = list(STAGE_INFO)
 

@@ -35,7 +35,7 @@ std::vector<std::string> built_stages() {
     std::vector<std::string> stages;
     for (const char* s :
          {"01_blocking", "02_process_pool", "03_thread_pool", "04_busy_loop", "05_callbacks",
-          "06_generators", "07_coroutines", "08_toolkit", "09_executors"})
+          "06_generators", "07_coroutines", "08_toolkit", "09_executors", "10_green_threads"})
         if (::access(stage_binary(s).c_str(), X_OK) == 0) stages.push_back(s);
     return stages;
 }

@@ -1,0 +1,264 @@
+// 10's fibers, scheduler and patched socket calls, without a server: socket
+// pairs whose other end a test or another fiber holds. This program links
+// 10's library whole, so recv/send/connect here are the patched ones.
+#include "10_green_threads/asan_fiber.hpp"
+#include "10_green_threads/scheduler.hpp"
+#include "10_green_threads/stack_overflow.hpp"
+#include "net.hpp"
+#include "selector.hpp"
+
+#include <gtest/gtest.h>
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstdint>
+#include <fstream>
+#include <limits>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+using namespace ladder;
+using namespace ladder::green;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr std::size_t stack_size = 64 * 1024;
+
+struct SocketPair {
+    Fd a, b;
+    SocketPair() {
+        int fds[2];
+        if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) < 0)
+            throw std::runtime_error("socketpair");
+        a.reset(fds[0]);
+        b.reset(fds[1]);
+    }
+};
+
+void set_timeout(int fd, int option, std::chrono::milliseconds limit) {
+    timeval tv{0, static_cast<suseconds_t>(limit.count() * 1000)};
+    ASSERT_EQ(::setsockopt(fd, SOL_SOCKET, option, &tv, sizeof tv), 0);
+}
+
+int mappings() { // lines of /proc/self/maps: one per mapping (VMA)
+    std::ifstream maps("/proc/self/maps");
+    int n = 0;
+    for (std::string line; std::getline(maps, line);) ++n;
+    return n;
+}
+
+bool is_mapped(const void* address) { // does a line of /proc/self/maps cover it?
+    std::ifstream maps("/proc/self/maps");
+    auto a = reinterpret_cast<std::uintptr_t>(address);
+    for (std::uintptr_t from = 0, to = 0; maps >> std::hex >> from;) {
+        maps.ignore(1);
+        maps >> std::hex >> to;
+        if (a >= from && a < to) return true;
+        maps.ignore(std::numeric_limits<std::streamsize>::max(), '\n');
+    }
+    return false;
+}
+
+struct Fixture : ::testing::Test {
+    std::unique_ptr<Selector> selector = make_selector("epoll");
+    Scheduler scheduler{*selector};
+    std::vector<std::string> log;
+};
+
+} // namespace
+
+using GreenThreads = Fixture;
+
+TEST_F(GreenThreads, EveryBlockingCallSwitchesAwayAndResumesInOrder) {
+    SocketPair one, two;
+    scheduler.spawn(1, stack_size, [&] {
+        char c = 0;
+        log.push_back("1 recv");
+        ::recv(one.a.get(), &c, 1, 0); // nothing there yet: fiber 2 runs meanwhile
+        log.push_back(std::string("1 got ") + c);
+        ::send(two.a.get(), "y", 1, 0);
+        log.push_back("1 recv");
+        ::recv(one.a.get(), &c, 1, 0);
+        log.push_back(std::string("1 got ") + c);
+    });
+    scheduler.spawn(2, stack_size, [&] {
+        char c = 0;
+        log.push_back("2 send");
+        ::send(one.b.get(), "x", 1, 0); // room in the buffer: no reason to switch
+        log.push_back("2 recv");
+        ::recv(two.b.get(), &c, 1, 0);
+        log.push_back(std::string("2 got ") + c);
+        ::send(one.b.get(), "z", 1, 0);
+        log.push_back("2 done");
+    });
+    scheduler.run();
+    EXPECT_EQ(log, (std::vector<std::string>{"1 recv", "2 send", "2 recv", "1 got x", "1 recv",
+                                             "2 got y", "2 done", "1 got z"}));
+    // Two starts, and one resume for each of the three recv calls that had to wait.
+    EXPECT_EQ(scheduler.switches(), 5);
+}
+
+TEST_F(GreenThreads, ASendIntoAFullBufferWaitsWhileTheReaderRuns) {
+    SocketPair pair;
+    const std::string big(1 << 20, 'x'); // far more than a socket buffer holds
+    scheduler.spawn(1, stack_size, [&] {
+        log.push_back("send");
+        std::size_t sent = 0;
+        while (sent < big.size()) {
+            ssize_t n = ::send(pair.a.get(), big.data() + sent, big.size() - sent, 0);
+            ASSERT_GT(n, 0);
+            sent += static_cast<std::size_t>(n);
+        }
+        log.push_back("sent");
+    });
+    scheduler.spawn(2, stack_size, [&] {
+        log.push_back("read");
+        std::size_t got = 0;
+        char chunk[4096];
+        while (got < big.size()) {
+            ssize_t n = ::recv(pair.b.get(), chunk, sizeof chunk, 0);
+            ASSERT_GT(n, 0);
+            got += static_cast<std::size_t>(n);
+        }
+        log.push_back("read all");
+    });
+    scheduler.run();
+    // The reader started before the sender was done: the send had to wait for it.
+    ASSERT_EQ(log.size(), 4u);
+    EXPECT_EQ(log[0], "send");
+    EXPECT_EQ(log[1], "read");
+    EXPECT_GT(scheduler.switches(), 2);
+}
+
+TEST_F(GreenThreads, ARecvTimesOutAtSO_RCVTIMEOAsTheKernelWould) {
+    SocketPair pair;
+    int result = 0, error = 0;
+    auto started = std::chrono::steady_clock::now();
+    std::chrono::steady_clock::duration waited{};
+    scheduler.spawn(1, stack_size, [&] {
+        set_timeout(pair.a.get(), SO_RCVTIMEO, 50ms);
+        char c;
+        log.push_back("1 recv");
+        result = static_cast<int>(::recv(pair.a.get(), &c, 1, 0));
+        error = errno;
+        waited = std::chrono::steady_clock::now() - started;
+        log.push_back("1 timed out");
+    });
+    scheduler.spawn(2, stack_size, [&] { log.push_back("2 ran"); });
+    scheduler.run();
+    EXPECT_EQ(result, -1);
+    EXPECT_EQ(error, EAGAIN);
+    EXPECT_GE(waited, 50ms);
+    // A real blocking recv would have held fiber 2 back until the timeout.
+    EXPECT_EQ(log, (std::vector<std::string>{"1 recv", "2 ran", "1 timed out"}));
+}
+
+TEST_F(GreenThreads, AConnectThatWaitsLetsTheOthersRunAndTimesOutLikeTheKernel) {
+    // A listener whose accept queue is full: the kernel drops further SYNs, so
+    // the next connect waits for an answer that never comes.
+    Fd listener = listen_tcp(resolve("127.0.0.1", 0), 0);
+    Endpoint where = resolve("127.0.0.1", local_port(listener.get()));
+    std::vector<Fd> queued;
+    for (int i = 0; i < 2; ++i)
+        queued.push_back(open_stream_socket(where)), start_connect(queued.back().get(), where);
+    int result = 0, error = 0;
+    scheduler.spawn(1, stack_size, [&] {
+        Fd sock(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+        set_timeout(sock.get(), SO_SNDTIMEO, 100ms);
+        log.push_back("1 connect");
+        result = ::connect(sock.get(), reinterpret_cast<const sockaddr*>(&where.addr), where.len);
+        error = errno;
+        log.push_back("1 gave up");
+    });
+    scheduler.spawn(2, stack_size, [&] { log.push_back("2 ran"); });
+    scheduler.run();
+    EXPECT_EQ(result, -1);
+    EXPECT_EQ(error, EINPROGRESS); // what Linux says when a blocking connect runs past SO_SNDTIMEO
+    EXPECT_EQ(log, (std::vector<std::string>{"1 connect", "2 ran", "1 gave up"}));
+}
+
+TEST_F(GreenThreads, OffAFiberTheCallsAreTheRealBlockingOnes) {
+    SocketPair pair;
+    set_timeout(pair.a.get(), SO_RCVTIMEO, 20ms);
+    char c;
+    EXPECT_EQ(::recv(pair.a.get(), &c, 1, 0), -1); // the kernel waited and gave up
+    EXPECT_EQ(errno, EAGAIN);
+    ASSERT_EQ(::send(pair.b.get(), "k", 1, 0), 1);
+    EXPECT_EQ(::recv(pair.a.get(), &c, 1, 0), 1);
+    EXPECT_EQ(c, 'k');
+    EXPECT_EQ(scheduler.switches(), 0);
+}
+
+TEST_F(GreenThreads, EveryStackIsUnmappedWhenItsFiberEnds) {
+    int before = mappings();
+    int during = 0;
+    std::vector<const void*> stacks; // where each fiber's stack was
+    std::vector<SocketPair> pairs(20);
+    for (auto& pair : pairs)
+        scheduler.spawn(0, stack_size, [&] {
+            stacks.push_back(Fiber::current()->stack().bottom());
+            char c;
+            ::recv(pair.a.get(), &c, 1, 0); // all 20 block here, their stacks mapped
+        });
+    scheduler.spawn(20, stack_size, [&] {
+        during = mappings();
+        for (auto& pair : pairs) ASSERT_EQ(::send(pair.b.get(), "x", 1, 0), 1);
+    });
+    scheduler.run();
+    EXPECT_GE(during, before + 20); // a stack and its guard: two mappings each
+    EXPECT_EQ(FiberStack::mapped(), 0);
+    ASSERT_EQ(stacks.size(), 20u);
+    for (const void* stack : stacks) EXPECT_FALSE(is_mapped(stack)) << stack;
+#ifndef LADDER_ASAN // ASan maps memory of its own as the program runs
+    EXPECT_EQ(mappings(), before);
+#endif
+}
+
+TEST_F(GreenThreads, TouchedStackIsWhatTheFiberUsedNotWhatItReserved) {
+    std::size_t idle = 0, deep = 0;
+    scheduler.spawn(1, 256 * 1024, [&] { idle = Fiber::current()->stack().touched_bytes(); });
+    scheduler.spawn(2, 256 * 1024, [&] {
+        volatile char frame[96 * 1024];
+        for (std::size_t i = 0; i < sizeof frame; i += 512) frame[i] = 1;
+        deep = Fiber::current()->stack().touched_bytes();
+    });
+    scheduler.run();
+    EXPECT_GT(idle, 0u);
+    EXPECT_LE(idle, 16u * 1024);
+    EXPECT_GE(deep, 96u * 1024);
+    EXPECT_LT(deep, 256u * 1024);
+}
+
+TEST_F(GreenThreads, AnExceptionThatEscapesAFiberComesOutOfRun) {
+    scheduler.spawn(1, stack_size, [] { throw std::runtime_error("escaped"); });
+    EXPECT_THROW(scheduler.run(), std::runtime_error);
+    EXPECT_EQ(FiberStack::mapped(), 0);
+}
+
+namespace {
+volatile bool forever = true;
+int recurse(int depth) {
+    volatile char frame[512];
+    frame[0] = static_cast<char>(depth);
+    return forever ? recurse(depth + 1) + frame[0] : depth;
+}
+} // namespace
+
+TEST(GreenThreadsDeathTest, RunningOffTheStackIsOneClearLineAndExit1) {
+    EXPECT_EXIT(
+        {
+            report_stack_overflows();
+            auto selector = make_selector("epoll");
+            Scheduler scheduler(*selector);
+            scheduler.spawn(7, 32 * 1024, [] { recurse(0); });
+            scheduler.run();
+        },
+        ::testing::ExitedWithCode(1),
+        "^page 7: fiber stack overflow at 32 KiB: raise --stack-kb\n$");
+}
