@@ -21,7 +21,8 @@ struct DemoContext {
     int workers = 2;   // consumers of the queue demo
     int delay_ms = 0;  // the server's page delay (/stats says)
     int pages = 0;     // pages started so far: the report's page numbers
-    int cancelled = 0; // pages cancelled on purpose (wait-first, wait-for)
+    int cancelled = 0;  // pages cancelled on purpose (wait-first, wait-for)
+    int dead_links = 0; // pages the crawl found dead (404): reported, not fatal
 
     // GET path through 07's fetch(), as one reported page; its JSON body.
     Task<std::string> page(std::string path);
@@ -34,6 +35,7 @@ struct Demo {
     Task<DemoResult> (*run)(DemoContext&);
 };
 extern const Demo demos[10];
+constexpr int max_crawl_urls = 500; // the crawl demo stops following links past this
 // The most pages a run of these demos fetches (the report counts them).
 int max_pages(const std::string& only, int count);
 
