@@ -43,6 +43,16 @@ JobBase* Cancellation::disown(Waiter& w) noexcept {
     return job;
 }
 
+void Cancellation::started(JobBase& job) {
+    jobs_.push_back(job);
+}
+
+std::vector<JobBase*> Cancellation::live_jobs() const {
+    std::vector<JobBase*> live;
+    jobs_.for_each([&](JobBase& job) { live.push_back(&job); });
+    return live;
+}
+
 void Cancellation::cancel(JobBase& job) {
     if (job.done()) return;
     job.cancel_pending_ = true;

@@ -12,6 +12,10 @@
 
 #include "07_coroutines/hooks.hpp"
 #include "07_coroutines/loop.hpp"
+#include "intrusive_list.hpp"
+
+#include <string>
+#include <vector>
 
 #include <unordered_map>
 #include <utility>
@@ -52,6 +56,11 @@ class Cancellation : public LoopHooks {
     // job is about to run), its next co_await throws it instead.
     void cancel(JobBase& job);
 
+    // The jobs made on this loop and not yet done (all_tasks(), job.hpp).
+    void started(JobBase& job);
+    std::vector<JobBase*> live_jobs() const;
+    std::string next_job_name() { return "Task-" + std::to_string(++jobs_made_); }
+
   private:
     void parking(Waiter& w) override;
     void forgotten(Waiter& w) override { disown(w); }
@@ -63,6 +72,8 @@ class Cancellation : public LoopHooks {
     Cancellation* outer_;
     JobBase* running_ = nullptr;
     std::unordered_map<const Waiter*, JobBase*> owner_; // every parked waiter of a job
+    List<JobBase> jobs_;                                // made, not yet done
+    int jobs_made_ = 0;
 };
 
 } // namespace ladder::coro

@@ -17,6 +17,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <optional>
 #include <random>
 #include <set>
 
@@ -306,13 +307,120 @@ Task<DemoResult> crawl_demo(DemoContext& ctx) {
     co_return r;
 }
 
+// --- race: each task reads a shared counter, awaits a page, writes it back + 1.
+// Between two co_awaits a coroutine runs alone; across one, anybody may run.
+Task<DemoResult> race_demo(DemoContext& ctx) {
+    int n = std::max(2, ctx.options.count);
+    int counter = 0;
+    Lock lock;
+    auto add_one = [&](int i, bool locked) -> Task<std::string> {
+        std::optional<Lock::Guard> held;
+        if (locked) held.emplace(co_await lock.acquire()); // the lock spans the await
+        int seen = counter;                      // read...
+        co_await ctx.page(page_path(i));         // ...let the others run...
+        counter = seen + 1;                      // ...write back what may be stale
+        co_return "";
+    };
+    auto start = Clock::now();
+    co_await all_at_once(n, [&](int i) { return add_one(i, false); });
+    int unsafe = counter;
+    double unsafe_s = seconds_since(start);
+    counter = 0;
+    start = Clock::now();
+    co_await all_at_once(n, [&](int i) { return add_one(i, true); });
+    int locked = counter;
+    char what[200];
+    std::snprintf(what, sizeof what,
+                  "%d increments: counter %d without a lock (%d lost) in %.2f s; %d with a Lock "
+                  "in %.2f s",
+                  n, unsafe, n - unsafe, unsafe_s, locked, seconds_since(start));
+    DemoResult r = outcome(unsafe < n && locked == n, what, (1 + n) * ctx.delay_ms / 1000.0);
+    r.numbers = {{"increments", n}, {"lost_without_lock", n - unsafe}, {"lost_with_lock", n - locked}};
+    co_return r;
+}
+
+// --- shield: a page of three delays, waited for with a timeout of one. The
+// wait gives up at one delay; the shielded page does not, and arrives at three.
+Task<DemoResult> shield_demo(DemoContext& ctx) {
+    int d = ctx.delay_ms;
+    auto start = Clock::now();
+    Job<std::string> page = create_task(ctx.page(with_delay(0, 3 * d)), "shielded page");
+    bool timed_out = false;
+    try {
+        co_await wait_for(shield(page), milliseconds(d));
+    } catch (const TimeoutError&) {
+        timed_out = true;
+    }
+    double gave_up_s = seconds_since(start);
+    co_await page; // the page, whole (a failed one would throw here)
+    char what[160];
+    std::snprintf(what, sizeof what, "the wait timed out at %.2f s; the page arrived at %.2f s",
+                  gave_up_s, seconds_since(start));
+    co_return outcome(timed_out, what, 3 * d / 1000.0);
+}
+
+// --- cancel-gather: gather_results keeps a dead page's error as an outcome
+// (return_exceptions=True); then a gather cancelled after one delay cancels
+// every page it gathers — the server sees their connections close.
+Task<DemoResult> cancel_gather_demo(DemoContext& ctx) {
+    int n = std::max(2, ctx.options.count), d = ctx.delay_ms;
+    std::vector<Job<std::string>> pages;
+    for (int i = 0; i < n; ++i) pages.push_back(create_task(ctx.page(i ? page_path(i) : "/site/999999")));
+    auto outcomes = co_await gather_results(pages);
+    int errors = 0;
+    for (const auto& o : outcomes) errors += !o.ok();
+    ctx.dead_links += errors;
+
+    std::vector<Job<std::string>> slow;
+    for (int i = 0; i < n; ++i) slow.push_back(create_task(ctx.page(with_delay(i, 10 * d))));
+    Job<std::vector<Result<std::string>>> gathering = create_task(gather_results(slow), "gather");
+    co_await sleep(milliseconds(d));
+    gathering.cancel();
+    co_await gathering.finished();
+    int cancelled = 0;
+    for (auto& job : slow) {
+        co_await job.finished();
+        cancelled += job.cancelled();
+    }
+    int open = (co_await ctx.stats())["waiting"].get<int>(); // the server's view, right after
+    char what[200];
+    std::snprintf(what, sizeof what,
+                  "return_exceptions: %d ok, %d an error; cancelling the gather cancelled %d of "
+                  "%d pages (server: %d still waiting)",
+                  n - errors, errors, cancelled, n, open);
+    co_return outcome(errors == 1 && cancelled == n && gathering.cancelled(), what,
+                      2 * d / 1000.0);
+}
+
+// --- tasks: asyncio's current_task() and all_tasks(), with each job's name
+// and state, and add_done_callback() noting the order they end in.
+Task<DemoResult> tasks_demo(DemoContext& ctx) {
+    int d = ctx.delay_ms;
+    std::vector<Job<std::string>> jobs;
+    std::string ended;
+    for (int i = 3; i >= 1; --i) { // named after their delays: the shortest ends first
+        jobs.push_back(create_task(ctx.page(with_delay(i, i * d)),
+                                   std::to_string(i) + (i == 1 ? " delay" : " delays")));
+        JobBase* job = &jobs.back().base(); // (the Job moves with the vector; its state does not)
+        job->add_done_callback([&ended, job] { ended += " " + job->name(); });
+    }
+    co_await sleep(milliseconds(d / 2));
+    std::string table;
+    for (JobBase* job : all_tasks()) table += "\n  " + job->name() + ": " + job->state();
+    if (ctx.out) std::fprintf(ctx.out, "tasks: all_tasks() at %d ms:%s\n", d / 2, table.c_str());
+    for (auto& job : jobs) co_await job;
+    co_return outcome(all_tasks().empty() && ended == " 1 delay 2 delays 3 delays",
+                      "ended in order:" + ended, 3 * d / 1000.0);
+}
+
 } // namespace
 
-const Demo demos[10] = {
-    {"sequential", sequential},    {"gather", gather_demo},     {"as_completed", as_completed_demo},
-    {"wait-first", wait_first},    {"wait-for", wait_for_demo}, {"lock", lock_demo},
-    {"semaphore", semaphore_demo}, {"event", event_demo},       {"condition", condition_demo},
-    {"crawl", crawl_demo},
+const Demo demos[14] = {
+    {"sequential", sequential},       {"gather", gather_demo},     {"as_completed", as_completed_demo},
+    {"wait-first", wait_first},       {"wait-for", wait_for_demo}, {"shield", shield_demo},
+    {"cancel-gather", cancel_gather_demo}, {"tasks", tasks_demo},  {"race", race_demo},
+    {"lock", lock_demo},              {"semaphore", semaphore_demo}, {"event", event_demo},
+    {"condition", condition_demo},    {"crawl", crawl_demo},
 };
 
 int max_pages(const std::string& only, int count) {
@@ -320,10 +428,12 @@ int max_pages(const std::string& only, int count) {
     for (const auto& d : demos) {
         std::string n = d.name;
         if (only.empty() || only == n)
-            total += n == "event"                              ? 20
-                     : n == "crawl"                            ? max_crawl_urls
-                     : n == "wait-for" || n == "condition" ? 1
-                                                               : std::max(2, count);
+            total += n == "event"                                       ? 20
+                     : n == "crawl"                                     ? max_crawl_urls
+                     : n == "race" || n == "cancel-gather"              ? 2 * std::max(2, count)
+                     : n == "tasks"                                     ? 3
+                     : n == "wait-for" || n == "condition" || n == "shield" ? 1
+                                                                        : std::max(2, count);
     }
     return total;
 }

@@ -10,6 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cstdio>
 #include <string>
 
 namespace ladder::coro {
@@ -18,7 +19,8 @@ struct DemoContext {
     const Endpoint& server;
     const ClientOptions& options;
     Report& report;
-    int workers = 2;   // consumers of the queue demo
+    int workers = 4;   // the crawl demo's workers
+    std::FILE* out = nullptr; // where a demo prints more than its line (null: nowhere)
     int delay_ms = 0;  // the server's page delay (/stats says)
     int pages = 0;     // pages started so far: the report's page numbers
     int cancelled = 0;  // pages cancelled on purpose (wait-first, wait-for)
@@ -34,7 +36,7 @@ struct Demo {
     const char* name;
     Task<DemoResult> (*run)(DemoContext&);
 };
-extern const Demo demos[10];
+extern const Demo demos[14];
 constexpr int max_crawl_urls = 500; // the crawl demo stops following links past this
 // The most pages a run of these demos fetches (the report counts them).
 int max_pages(const std::string& only, int count);

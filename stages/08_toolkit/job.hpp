@@ -10,6 +10,7 @@
 #pragma once
 
 #include "cancellation.hpp"
+#include "intrusive_list.hpp"
 #include "waitlist.hpp"
 #include "07_coroutines/task.hpp"
 
@@ -25,13 +26,24 @@
 
 namespace ladder::coro {
 
-// What every job has, whatever T is: wait.hpp works with these.
-class JobBase {
+template <class T>
+class Job;
+template <class T>
+Job<T> create_task(Task<T> task, std::string name = {});
+
+// What every job has, whatever T is: wait.hpp works with these. A job is on
+// its Cancellation's list of jobs (a Link) from create_task() to its end.
+class JobBase : public Link {
   public:
     JobBase() = default;
     JobBase(const JobBase&) = delete;
     JobBase& operator=(const JobBase&) = delete;
     virtual ~JobBase() = default;
+
+    const std::string& name() const noexcept { return name_; } // "Task-3", or the one given
+    // "running", "ready", "waiting at fetch:24 (fd 9 to read)", "done",
+    // "cancelled", "failed: <what>" — asyncio's Task repr, in words.
+    std::string state() const;
 
     bool done() const noexcept { return done_; }
     bool cancelled() const noexcept { return done_ && cancelled_; }
@@ -59,6 +71,9 @@ class JobBase {
 
   private:
     friend class Cancellation;
+    template <class U>
+    friend Job<U> create_task(Task<U> task, std::string name);
+    std::string name_;
     bool done_ = false, cancelled_ = false;
     bool cancel_pending_ = false;      // cancelled while not parked: its next park throws
     std::vector<Waiter*> parked_;      // where its coroutines are parked (Cancellation)
@@ -116,22 +131,44 @@ class [[nodiscard]] Job {
         state.finish(nullptr);
     }
     template <class U>
-    friend Job<U> create_task(Task<U> task);
+    friend Job<U> create_task(Task<U> task, std::string name);
 
     std::unique_ptr<State> state_;
 };
 
-// asyncio.create_task(coro): start `task` now, as a job of its own — it runs
-// up to its first co_await — and hand back the Job. Destroying an unfinished
-// Job destroys its coroutines where they are parked: cancel and await it first.
+// asyncio.create_task(coro, name=...): start `task` now, as a job of its own
+// — it runs up to its first co_await — and hand back the Job. Destroying an
+// unfinished Job destroys its coroutines where they are parked: cancel and
+// await it first.
 template <class T>
-Job<T> create_task(Task<T> task) {
+Job<T> create_task(Task<T> task, std::string name) {
+    Cancellation& cancellation = Cancellation::current();
     Job<T> job;
     job.state_ = std::make_unique<typename Job<T>::State>();
     auto& state = *job.state_;
+    state.name_ = name.empty() ? cancellation.next_job_name() : std::move(name);
+    cancellation.started(state);
     state.runner = Job<T>::run(std::move(task), state);
-    Cancellation::current().run_as(&state, [&] { state.runner.start(); });
+    cancellation.run_as(&state, [&] { state.runner.start(); });
     return job;
+}
+
+// asyncio.current_task() and all_tasks(): the job running now (null: none),
+// and every job not yet done, in the order they were made.
+inline JobBase* current_task() {
+    return Cancellation::current().running();
+}
+inline std::vector<JobBase*> all_tasks() {
+    return Cancellation::current().live_jobs();
+}
+
+// asyncio.shield(job): an awaitable for the job's result whose cancellation
+// stops only the waiting, never the job — `co_await wait_for(shield(job), ms)`
+// times out, and the job goes on. The job belongs to the caller, who awaits
+// it again later.
+template <class T>
+Task<T> shield(Job<T>& job) {
+    co_return co_await job;
 }
 
 } // namespace ladder::coro

@@ -21,7 +21,7 @@ int main(int argc, char** argv) {
     ClientOptions options;
     options.count = 3; // every demo, at 300 ms a page, in a few seconds
     std::string only;
-    int workers = 2;
+    int workers = 4;
     Cli cli("08_toolkit", "asyncio's toolkit in C++: one experiment per tool.");
     add_client_flags(cli, options);
     cli.option("--demo", &only, "run only this experiment (default: all, in order)",
@@ -42,6 +42,7 @@ int main(int argc, char** argv) {
     Report report("08_toolkit", report_options);
     coro::DemoContext ctx{server, options, report, workers};
     std::FILE* out = !options.json ? stdout : options.quiet ? nullptr : stderr; // --json: JSON only
+    ctx.out = out;
     nlohmann::json results;
     bool all_ok = false;
     try {

@@ -128,11 +128,17 @@ struct Result {
 
 // asyncio.gather(*jobs, return_exceptions=True): every job's outcome, in
 // the jobs' order, once all have ended; an error is an outcome like any other.
+// Cancelling the gathering cancels the jobs it gathers, as asyncio's does.
 template <class T>
 Task<std::vector<Result<T>>> gather_results(std::vector<Job<T>>& jobs) {
     std::vector<Result<T>> results(jobs.size());
     for (std::size_t i = 0; i < jobs.size(); ++i) {
-        co_await jobs[i].finished(); // (if *we* are cancelled, that propagates from here)
+        try {
+            co_await jobs[i].finished();
+        } catch (const CancelledError&) { // we are cancelled (not a job): so are they
+            for (Job<T>& job : jobs) job.cancel();
+            throw;
+        }
         try {                        // the job has ended: what comes out now is its outcome
             if constexpr (std::is_void_v<T>) {
                 co_await jobs[i];

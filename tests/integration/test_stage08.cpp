@@ -37,7 +37,7 @@ TEST(Stage08, TheDefaultRunDoesEveryDemoAndEachTurnsOutAsPredicted) {
     ASSERT_EQ(r.exit_code, 0) << r.err;
     auto j = r.json();
     EXPECT_EQ(j["stage"], "08_toolkit");
-    ASSERT_EQ(j["demos"].size(), 10u);
+    ASSERT_EQ(j["demos"].size(), 14u);
     std::vector<std::string> names;
     for (auto& d : j["demos"]) {
         names.push_back(d["name"]);
@@ -49,11 +49,11 @@ TEST(Stage08, TheDefaultRunDoesEveryDemoAndEachTurnsOutAsPredicted) {
     EXPECT_EQ(names.front(), "sequential");
     EXPECT_EQ(names.back(), "crawl");
     EXPECT_EQ(j["frames_leaked"], 0);
-    // Only the pages cancelled on purpose (wait-first's 2, wait-for's 1) and
-    // the crawl's dead links failed.
+    // Only the pages cancelled on purpose (wait-first's 2, wait-for's 1,
+    // cancel-gather's 3) and dead links (the crawl's, cancel-gather's one) failed.
     EXPECT_EQ(j["failed"].get<int>(),
               j["cancelled_on_purpose"].get<int>() + j["dead_links"].get<int>());
-    EXPECT_EQ(j["cancelled_on_purpose"], 3);
+    EXPECT_EQ(j["cancelled_on_purpose"], 6);
 }
 
 TEST(Stage08, SequentialAwaitsAddUp) {
@@ -187,4 +187,44 @@ TEST(Stage08, TheTaskViewShowsEachJobFromItsRunnerDownToItsWait) {
     EXPECT_TRUE(contains(r.err, "run > page > fetch: parked at line")) << r.err;
     EXPECT_TRUE(contains(r.err, "(and 2 more like it)")) << r.err;
     EXPECT_TRUE(contains(r.err, "> finished: parked at line")) << r.err;
+}
+
+TEST(Stage08, AwaitLetsOthersRunSoAnUnlockedReadModifyWriteLosesUpdates) {
+    Server server({"--delay-ms", "50"});
+    auto r = run_demo(server, "race", {"--count", "6"});
+    ASSERT_EQ(r.result.exit_code, 0) << r.result.err;
+    const auto& n = r.demo["numbers"];
+    EXPECT_EQ(n["increments"], 6);
+    EXPECT_GT(n["lost_without_lock"].get<int>(), 0) << n; // every task read 0 before any wrote
+    EXPECT_EQ(n["lost_with_lock"], 0) << n;               // the Lock spans the await
+}
+
+TEST(Stage08, ShieldLetsTheWaitTimeOutAndThePageArriveAnyway) {
+    Server server({"--delay-ms", "100"});
+    auto r = run_demo(server, "shield");
+    ASSERT_EQ(r.result.exit_code, 0) << r.result.err;
+    EXPECT_TRUE(r.demo["ok"].get<bool>()) << r.demo;
+    EXPECT_EQ(r.report["ok"], 1); // the page was fetched in full, not cancelled
+    EXPECT_GE(r.demo["wall_s"].get<double>(), 0.300); // it took its three delays
+}
+
+TEST(Stage08, CancellingAGatherCancelsItsPagesAndReturnExceptionsKeepsAnError) {
+    Server server({"--delay-ms", "100"});
+    auto r = run_demo(server, "cancel-gather", {"--count", "3"});
+    ASSERT_EQ(r.result.exit_code, 0) << r.result.err;
+    EXPECT_TRUE(r.demo["ok"].get<bool>()) << r.demo;
+    EXPECT_EQ(r.report["cancelled_on_purpose"], 3);
+    EXPECT_EQ(r.report["dead_links"], 1);
+    EXPECT_EQ(server.stats()["open_connections"], 1); // only this /stats: the cancelled pages' are gone
+    EXPECT_LT(r.demo["wall_s"].get<double>(), 1.0);   // not the 10 delays of the cancelled pages
+}
+
+TEST(Stage08, AllTasksShowsEachJobsNameAndStateAndCallbacksSeeTheEndOrder) {
+    Server server({"--delay-ms", "150"});
+    std::vector<std::string> argv = {stage, "--port", server.port_arg(), "--demo", "tasks"};
+    auto r = run(argv);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_TRUE(contains(r.out, "3 delays: waiting at fetch:")) << r.out;
+    EXPECT_TRUE(contains(r.out, "1 delay: waiting at fetch:")) << r.out;
+    EXPECT_TRUE(contains(r.out, "ended in order: 1 delay 2 delays 3 delays")) << r.out;
 }

@@ -219,20 +219,83 @@ Task<void> gather_then_note(std::vector<Job<int>>& jobs, bool& finished) {
 }
 } // namespace
 
-TEST_F(Toolkit, CancellingGatherResultsCancelsTheGatherNotTheJobsOutcome) {
+TEST_F(Toolkit, CancellingAGatherCancelsTheJobsItGathersAndIsNotTakenForAnOutcome) {
     run08([&]() -> Task<void> {
         std::vector<Job<int>> jobs;
         jobs.push_back(create_task(value_after(10s, 1)));
+        jobs.push_back(create_task(value_after(1ms, 2)));
         bool finished = false;
         Job<void> gathering = create_task(gather_then_note(jobs, finished));
-        co_await yield_now();
-        gathering.cancel(); // its own CancelledError is not taken for a job's outcome
+        co_await sleep(5ms); // the second job is done; the first sleeps on
+        gathering.cancel();  // its own CancelledError is not taken for a job's outcome...
         co_await gathering.finished();
         EXPECT_TRUE(gathering.cancelled());
         EXPECT_FALSE(finished);
-        EXPECT_FALSE(jobs[0].done());
-        jobs[0].cancel();
-        co_await jobs[0].finished();
+        co_await jobs[0].finished(); // ...and the job still running was cancelled with it
+        EXPECT_TRUE(jobs[0].cancelled());
+        EXPECT_FALSE(jobs[1].cancelled());
+        EXPECT_EQ(co_await jobs[1], 2);
+    }());
+}
+
+TEST_F(Toolkit, JobsHaveNamesStatesAndAreListedUntilTheyEnd) {
+    run08([&]() -> Task<void> {
+        EXPECT_EQ(current_task(), nullptr); // the main coroutine is not a job
+        Job<int> named = create_task(value_after(10s, 1), "slow page");
+        Job<int> plain = create_task(value_after(1ms, 2));
+        EXPECT_EQ(named.base().name(), "slow page");
+        EXPECT_EQ(plain.base().name().rfind("Task-", 0), 0u) << plain.base().name();
+        std::string state = named.base().state(); // "waiting at value_after:<line> (a timer)"
+        EXPECT_EQ(state.rfind("waiting at value_after:", 0), 0u) << state;
+        EXPECT_TRUE(state.ends_with(" (a timer)")) << state;
+        std::vector<std::string> seen_from_inside;
+        auto who_am_i = [&]() -> Task<void> {
+            seen_from_inside.push_back(current_task()->name());
+            seen_from_inside.push_back(current_task()->state());
+            co_return;
+        };
+        Job<void> inside = create_task(who_am_i(), "asking");
+        EXPECT_EQ(seen_from_inside, (std::vector<std::string>{"asking", "running"}));
+        EXPECT_EQ(all_tasks().size(), 2u); // the two sleepers: "asking" ended at once
+        co_await plain;
+        EXPECT_EQ(plain.base().state(), "done");
+        EXPECT_EQ(all_tasks().size(), 1u);
+        named.cancel();
+        co_await named.finished();
+        EXPECT_EQ(named.base().state(), "cancelled");
+        EXPECT_TRUE(all_tasks().empty());
+        Job<int> failing = create_task(fail_after(1ms));
+        co_await failing.finished();
+        EXPECT_EQ(failing.base().state(), "failed: boom");
+    }());
+}
+
+TEST_F(Toolkit, ShieldLetsTheWaitTimeOutButNotTheJob) {
+    run08([&]() -> Task<void> {
+        Job<int> page = create_task(value_after(30ms, 7));
+        bool timed_out = false;
+        try {
+            co_await wait_for(shield(page), 5ms);
+        } catch (const TimeoutError&) {
+            timed_out = true;
+        }
+        EXPECT_TRUE(timed_out);
+        EXPECT_FALSE(page.done()); // the wait was cancelled; the job was not
+        EXPECT_EQ(co_await page, 7);
+    }());
+}
+
+TEST_F(Toolkit, DoneCallbacksRunInOrderWhenTheJobEndsOrAtOnceIfItHas) {
+    std::vector<int> calls;
+    run08([&]() -> Task<void> {
+        Job<int> job = create_task(value_after(1ms, 1));
+        job.base().add_done_callback([&] { calls.push_back(1); });
+        job.base().add_done_callback([&] { calls.push_back(2); });
+        EXPECT_TRUE(calls.empty());
+        co_await job.finished();
+        EXPECT_EQ(calls, (std::vector<int>{1, 2}));
+        job.base().add_done_callback([&] { calls.push_back(3); }); // done already: now
+        EXPECT_EQ(calls, (std::vector<int>{1, 2, 3}));
     }());
 }
 
