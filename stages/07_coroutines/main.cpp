@@ -9,6 +9,7 @@
 #include "page.hpp"
 #include "report.hpp"
 #include "signals.hpp"
+#include "syscall_count.hpp"
 
 #include <cmath>
 #include <cstdio>
@@ -29,7 +30,11 @@ int main(int argc, char** argv) {
     Report report("07_coroutines", options);
     try {
         coro::Loop loop(selector);
+        const SyscallCount before = syscalls_so_far(); // for 11's comparison (syscall_count.hpp)
         loop.run_until_complete(coro::crawl(server, options, report)); // asyncio.run(crawl())
+        SyscallCount crawl = syscalls_so_far() - before;
+        report.extra["syscalls_per_page"] = crawl.total_per_page(options.count);
+        report.extra["syscalls_by_call"] = crawl.per_page(options.count);
         report.extra["loop_turns"] = loop.turns(); // 05 calls them "selects"
     } catch (const std::exception& e) {
         std::fprintf(stderr, "07_coroutines: %s\n", e.what());
