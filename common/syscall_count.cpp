@@ -11,8 +11,8 @@ namespace ladder {
 
 namespace {
 thread_local SyscallCount count; // the loop's thread is the one that counts
-const char* const names[syscall_kinds] = {"socket", "connect",    "getsockopt", "send",
-                                          "recv",   "close",      "epoll_ctl",  "epoll_wait",
+const char* const names[syscall_kinds] = {"socket", "connect",       "getsockopt", "send",
+                                          "recv",   "close",         "epoll_ctl",  "epoll_wait",
                                           "poll",   "io_uring_enter"};
 double per(std::uint64_t calls, int pages) {
     return std::round(100.0 * static_cast<double>(calls) / pages) / 100;

@@ -19,9 +19,19 @@
 namespace ladder {
 
 enum class Syscall {
-    socket, connect, getsockopt, send, recv, close, // a page's own calls
-    epoll_ctl, epoll_wait, poll,                    // 07's waits (selector.hpp)
-    io_uring_enter,                                 // 11's submissions and waits
+    // a page's own calls
+    socket,
+    connect,
+    getsockopt,
+    send,
+    recv,
+    close,
+    // 07's waits (selector.hpp)
+    epoll_ctl,
+    epoll_wait,
+    poll,
+    // 11's submissions and waits
+    io_uring_enter,
 };
 inline constexpr int syscall_kinds = 10;
 

@@ -28,7 +28,7 @@ Task<Page> fetch(const Endpoint& server, std::string path, Clock::time_point dea
     // recv and waits for it (~Operation) before the buffer goes.
     std::array<char, 1024> buffer;
     for (std::size_t n = 1; n > 0;) {
-        n = co_await sock.recv(buffer); // 11: 0: the server closed, the page is complete
+        n = co_await sock.recv(buffer);    // 11: 0: the server closed, the page is complete
         response.append(buffer.data(), n); // 11: the bytes are in our buffer already
         if (times && !response.empty()) times->mark_once(Mark::first_byte);
     }

@@ -24,7 +24,8 @@ void Socket::Connect::open(Socket& s) const {
 }
 
 void Socket::Connect::prep(io_uring_sqe& sqe, Socket& s) const {
-    io_uring_prep_connect(&sqe, s.fd(), reinterpret_cast<const sockaddr*>(&server.addr), server.len);
+    io_uring_prep_connect(&sqe, s.fd(), reinterpret_cast<const sockaddr*>(&server.addr),
+                          server.len);
 }
 
 void Socket::Send::prep(io_uring_sqe& sqe, Socket& s) const {

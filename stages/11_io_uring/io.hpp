@@ -30,7 +30,8 @@ namespace ladder::uring {
 class Socket {
   public:
     explicit Socket(Clock::time_point deadline = never) noexcept : deadline_(deadline) {}
-    Socket(Fd fd, Clock::time_point deadline = never) noexcept : fd_(std::move(fd)), deadline_(deadline) {}
+    Socket(Fd fd, Clock::time_point deadline = never) noexcept
+        : fd_(std::move(fd)), deadline_(deadline) {}
     // Closing is a request too: it goes in with the loop's next enter, and
     // nobody waits for it (the loop counts it until it completes).
     ~Socket();

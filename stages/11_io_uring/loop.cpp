@@ -22,8 +22,10 @@ Loop::~Loop() {
     for (; Operation* op = in_flight_.pop_front(); ++stranded) forget(*op);
     for (; Operation* op = ready_.pop_front(); ++stranded) op->loop = nullptr;
     if (stranded)
-        std::fprintf(stderr, "event loop destroyed with %zu coroutine(s) still on it; they will "
-                             "never resume (destroy their Tasks before the loop)\n", stranded);
+        std::fprintf(stderr,
+                     "event loop destroyed with %zu coroutine(s) still on it; they will "
+                     "never resume (destroy their Tasks before the loop)\n",
+                     stranded);
     // Requests nobody waits for (closes, timeouts) end soon: wait for them,
     // so no socket is left open and no request outlives the ring.
     try {

@@ -29,7 +29,8 @@ std::string why_refused(int err) {
     case EPERM:
     case EACCES:
         switch (sysctl_io_uring_disabled()) {
-        case 2: return "io_uring is switched off here (sysctl kernel.io_uring_disabled = 2)";
+        case 2:
+            return "io_uring is switched off here (sysctl kernel.io_uring_disabled = 2)";
         case 1:
             return "io_uring is for root and kernel.io_uring_group only here (sysctl "
                    "kernel.io_uring_disabled = 1)";
@@ -40,24 +41,25 @@ std::string why_refused(int err) {
     case ENOMEM:
         return "io_uring_setup: ENOMEM: the locked-memory limit is too small for the rings "
                "(ulimit -l, kernels before 5.12)";
-    default: return std::string("io_uring_setup: ") + std::strerror(err);
+    default:
+        return std::string("io_uring_setup: ") + std::strerror(err);
     }
 }
 
 // The operations a page needs, each named with the kernel that brought it.
 void require_operations(io_uring& ring) {
-    std::unique_ptr<io_uring_probe, void (*)(io_uring_probe*)> probe(
-        io_uring_get_probe_ring(&ring), io_uring_free_probe);
+    std::unique_ptr<io_uring_probe, void (*)(io_uring_probe*)> probe(io_uring_get_probe_ring(&ring),
+                                                                     io_uring_free_probe);
     if (!probe) throw RingUnavailable("this kernel cannot list its io_uring operations (5.6+)");
     struct Needed {
         int op;
         const char* name;
     };
-    for (Needed n : {Needed{IORING_OP_CONNECT, "IORING_OP_CONNECT"},
-                     Needed{IORING_OP_SEND, "IORING_OP_SEND"}, Needed{IORING_OP_RECV, "IORING_OP_RECV"},
-                     Needed{IORING_OP_CLOSE, "IORING_OP_CLOSE"},
-                     Needed{IORING_OP_LINK_TIMEOUT, "IORING_OP_LINK_TIMEOUT"},
-                     Needed{IORING_OP_ASYNC_CANCEL, "IORING_OP_ASYNC_CANCEL"}})
+    for (Needed n :
+         {Needed{IORING_OP_CONNECT, "IORING_OP_CONNECT"}, Needed{IORING_OP_SEND, "IORING_OP_SEND"},
+          Needed{IORING_OP_RECV, "IORING_OP_RECV"}, Needed{IORING_OP_CLOSE, "IORING_OP_CLOSE"},
+          Needed{IORING_OP_LINK_TIMEOUT, "IORING_OP_LINK_TIMEOUT"},
+          Needed{IORING_OP_ASYNC_CANCEL, "IORING_OP_ASYNC_CANCEL"}})
         if (!io_uring_opcode_supported(probe.get(), n.op))
             throw RingUnavailable(std::string("this kernel's io_uring lacks ") + n.name +
                                   " (it needs Linux 5.6 or later)");

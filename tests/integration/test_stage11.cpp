@@ -25,7 +25,7 @@ namespace {
 using namespace harness;
 const std::string stage11 = stage_binary("11_io_uring");
 
-#define SKIP_WITHOUT_IO_URING()                                                                   \
+#define SKIP_WITHOUT_IO_URING()                                                                    \
     if (auto why = skipped_here("11_io_uring")) GTEST_SKIP() << *why
 
 // The stage with LADDER_NO_IO_URING set: as if the kernel refused the ring.

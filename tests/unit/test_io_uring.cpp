@@ -6,10 +6,10 @@
 //
 // Where this machine has no io_uring, every test that needs one is skipped
 // with the reason the ring gave.
+#include "07_coroutines/task.hpp"
 #include "11_io_uring/io.hpp"
 #include "11_io_uring/loop.hpp"
 #include "11_io_uring/ring.hpp"
-#include "07_coroutines/task.hpp"
 #include "error.hpp"
 #include "net.hpp"
 #include "syscall_count.hpp"
@@ -174,7 +174,8 @@ TEST_F(IoUring, APageDestroyedMidRecvNeverLetsTheKernelWriteIntoItsFreedFrame) {
         std::size_t freed_before = frame_stats.freed;
         page.reset(); // the frame dies mid-recv
         EXPECT_GT(frame_stats.freed, freed_before);
-        EXPECT_EQ(loop.in_flight(), 0u) << "its recv was cancelled and completed before the frame went";
+        EXPECT_EQ(loop.in_flight(), 0u)
+            << "its recv was cancelled and completed before the frame went";
         ASSERT_EQ(::send(b.get(), "late", 4, 0), 4);
     } // the loop waits for the socket's close
     // Nobody took the late bytes: they are still in the socket, not in freed memory.
