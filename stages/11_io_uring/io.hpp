@@ -56,6 +56,7 @@ class Socket {
                                    [this](io_uring_sqe& sqe) { step.prep(sqe, sock); });
         }
         auto await_resume() {
+            // Only its linked timeout cancels a request that resumes (Loop::submit).
             if (op.result == -ECANCELED) throw TimeoutError(std::string(Step::what) + " timed out");
             if (op.result < 0) step.fail(-op.result);
             return step.finish(op.result);
