@@ -272,8 +272,9 @@ def compare(build, stages, count, delay_ms, jitter_ms, repeat, preset, json_path
             median_run = dict(runs[(len(runs) - 1) // 2])  # the run with the median wall time
             median_run["repeat"] = repeat
             median_run["wall_s_runs"] = [rep.get("wall_s") for rep in runs]
-            median_run["wall_s"] = statistics.median(
-                [rep.get("wall_s", float("nan")) for rep in runs])
+            walls = [rep["wall_s"] for rep in runs if "wall_s" in rep]
+            if walls:  # none from a stage that was skipped or never reported (no NaN in JSON)
+                median_run["wall_s"] = statistics.median(walls)
             reports.append(median_run)
     progress.done()
     label = preset or "custom"
