@@ -173,7 +173,7 @@ def tour(build, count, delay_ms, pause, extra=()):
             rep = runner.run_stage(build, server, stage, None if demo else count, flags,
                                    limit_s=600, show_output=True)
             reports.append(rep)
-            if not demo:
+            if not demo and not rep.get("skipped"):  # a skipped stage's file would be old
                 try:
                     header, pages = timeline.load_trace(trace)
                     traces.append((stage, header, pages, timeline.stage_wall_ms(pages)))
