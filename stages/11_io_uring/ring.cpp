@@ -25,7 +25,7 @@ int sysctl_io_uring_disabled() { // -1: this kernel has no such switch
 std::string why_refused(int err) {
     switch (err) {
     case ENOSYS:
-        return "this kernel has no io_uring (io_uring_setup: ENOSYS; it needs Linux 5.6 or later)";
+        return "this kernel has no io_uring (io_uring_setup: ENOSYS; this stage needs Linux 5.6+)";
     case EPERM:
     case EACCES:
         switch (sysctl_io_uring_disabled()) {
