@@ -156,6 +156,14 @@ static int server_delay_ms(const ClientOptions& options) {
     }
 }
 
+static void write_report_file(const nlohmann::json& j) {
+    if (const char* path = std::getenv("LADDER_REPORT_JSON"); path && *path)
+        if (std::FILE* f = std::fopen(path, "w")) {
+            std::fprintf(f, "%s\n", j.dump().c_str());
+            std::fclose(f);
+        }
+}
+
 int Report::finish() {
     end_ = Clock::now();
     if (trace_) {
@@ -171,12 +179,18 @@ int Report::finish() {
     // The tour (tools/runner.py) shows the human line and still needs the
     // numbers: it names a file here, so the command it prints stays the one a
     // student would type.
-    if (const char* path = std::getenv("LADDER_REPORT_JSON"); path && *path)
-        if (std::FILE* f = std::fopen(path, "w")) {
-            std::fprintf(f, "%s\n", to_json().dump().c_str());
-            std::fclose(f);
-        }
+    write_report_file(to_json());
     return failed_ == 0 && ok_ == options_.count ? 0 : 1;
+}
+
+int report_skipped(const std::string& stage, const ClientOptions& options,
+                   const std::string& reason) {
+    std::fprintf(stderr, "%s: skipped: %s\n", stage.c_str(), reason.c_str());
+    nlohmann::json j = {{"stage", stage}, {"skipped", reason}};
+    if (options.json) std::printf("%s\n", j.dump().c_str());
+    std::fflush(stdout);
+    write_report_file(j);
+    return 3;
 }
 
 } // namespace ladder

@@ -82,4 +82,11 @@ class Report {
     std::unique_ptr<Trace> trace_;    // only with --trace
 };
 
+// A stage that cannot run on this machine (11 without io_uring) is skipped,
+// not failed: one line "STAGE: skipped: REASON" on stderr, with --json the
+// object {"stage", "skipped": REASON} on stdout (and in LADDER_REPORT_JSON,
+// for the tour). Returns the exit code for it: 3.
+int report_skipped(const std::string& stage, const ClientOptions& options,
+                   const std::string& reason);
+
 } // namespace ladder

@@ -30,6 +30,7 @@ STAGE_INFO = {
     "08_toolkit": ("asyncio's toolbox: timers, gather/wait, Lock/Event/Semaphore/Queue", "demo"),
     "09_executors": ("CPU-bound work: run_in_executor with threads and processes", "demo"),
     "10_green_threads": ("01's blocking code on fibers: each blocking call yields", "all"),
+    "11_io_uring": ("07's coroutines on io_uring: the kernel does the I/O, then says it is done", "all"),
 }
 STAGES = list(STAGE_INFO)
 
@@ -244,6 +245,13 @@ def bench(build, stages, count, delay_ms, repeat, extra=()):
     for row in rows:
         if "frame_bytes_per_page" in row:
             print(f"{row['stage']}: coroutine frame bytes per page {row['frame_bytes_per_page']:.0f}")
+    for s in stages:  # 07 and 11 count their syscalls the same way (common/syscall_count.hpp)
+        counted = [r["syscalls_per_page"] for r in runs[s] if "syscalls_per_page" in r]
+        cpu = median([(r["user_s"] + r["sys_s"]) / count for r in runs[s] if "user_s" in r])
+        if counted:
+            print(f"{s}: syscalls per page {median(counted):.2f}, cpu per page {cpu * 1e6:.1f} us")
+        if any("skipped" in r for r in runs[s]):
+            print(f"{s}: skipped: {runs[s][0]['skipped']}")
     return rows
 
 

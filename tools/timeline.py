@@ -232,6 +232,9 @@ def collect(build, stages, count, delay_ms, workdir, extra_for=lambda stage: ())
             path = os.path.join(workdir, f"{stage}.jsonl")
             rep = runner.run_stage(build, server, stage, count,
                                    extra=("--trace", path, *extra_for(stage)), limit_s=600)
+            if rep.get("skipped"):  # it ran nothing (and an old trace file may lie there)
+                print(f"ladder: {stage} skipped: {rep['skipped']}", file=sys.stderr)
+                continue
             try:
                 header, pages = load_trace(path)
             except (OSError, ValueError) as e:

@@ -38,7 +38,10 @@ def row_of(report):
     """The numbers the table shows, from one stage's report."""
     cpu = report.get("user_s", 0) + report.get("sys_s", 0)
     wall = report.get("wall_s", float("nan"))
-    if "demos" in report:  # 08/09: pages cancelled on purpose are part of the lesson
+    skipped = report.get("skipped")  # this machine cannot run it (11 without io_uring): exit 3
+    if skipped:
+        ok = report.get("exit_code") == 3
+    elif "demos" in report:  # 08/09: pages cancelled on purpose are part of the lesson
         ok = report.get("exit_code") == 0 and all(d.get("ok") for d in report["demos"])
     else:
         ok = report.get("ok", 0) == report.get("requests", -1) and report.get("exit_code") == 0
@@ -54,6 +57,7 @@ def row_of(report):
         "max_rss_mib": report.get("max_rss_kb", 0) / 1024,
         "estimated": report.get("estimated", False),
         "demo": "demos" in report,
+        "skipped": skipped,
     }
 
 
@@ -68,6 +72,10 @@ def table(reports, out=sys.stdout):
     print(head, file=out)
     print("-" * len(head), file=out)
     for r in rows:
+        if r["skipped"]:
+            print(f"{r['stage']:<16} {'-':>9} {'-':>7} {'-':>7} {'-':>8} {'-':>8} {'-':>9} "
+                  f"{'-':>9}  skipped: {r['skipped']}", file=out)
+            continue
         speed = f"x{base / r['wall_s']:.1f}" if base and r["wall_s"] > 0 and not r["demo"] else "-"
         status = "ok" if r["ok"] else paint("FAILED", "31", out)
         if r["estimated"]:
@@ -99,7 +107,7 @@ def scale(values):
 
 
 def bars(reports, out=sys.stdout, width=40):
-    rows = [row_of(r) for r in reports]
+    rows = [row_of(r) for r in reports if not r.get("skipped")]
     frac, kind = scale([r["wall_s"] for r in rows])
     print(f"\nwall time ({kind}; shorter is better)", file=out)
     for r in rows:
@@ -111,7 +119,7 @@ def bars(reports, out=sys.stdout, width=40):
 
 def svg(reports, title):
     """Two horizontal bar charts: wall time and max RSS, one bar per stage."""
-    rows = [row_of(r) for r in reports]
+    rows = [row_of(r) for r in reports if not r.get("skipped")]
     left, width, bar_h, gap = 150, 420, 22, 8
     panel_h = 40 + len(rows) * (bar_h + gap) + 40
     height = 50 + 2 * panel_h
@@ -176,13 +184,15 @@ def tour(build, count, delay_ms, pause, extra=()):
             rep = runner.run_stage(build, server, stage, None if demo else count, flags,
                                    limit_s=600, show_output=True)
             reports.append(rep)
-            if not demo:
+            if not demo and not rep.get("skipped"):  # a skipped stage's file would be old
                 try:
                     header, pages = timeline.load_trace(trace)
                     traces.append((stage, header, pages, timeline.stage_wall_ms(pages)))
                 except (OSError, ValueError):
                     pass  # a stage that failed early may write no trace
-            if rep["exit_code"] != 0:
+            if rep.get("skipped"):
+                print(f"   {stage} is skipped on this machine: {rep['skipped']}")
+            elif rep["exit_code"] != 0:
                 print(paint(f"   {stage} failed (exit {rep['exit_code']}); "
                             "the tour goes on with the next stage", "31"))
             if pause and i + 1 < len(stages):
@@ -281,8 +291,9 @@ def compare(build, stages, count, delay_ms, jitter_ms, repeat, preset, json_path
             median_run = dict(runs[(len(runs) - 1) // 2])  # the run with the median wall time
             median_run["repeat"] = repeat
             median_run["wall_s_runs"] = [rep.get("wall_s") for rep in runs]
-            median_run["wall_s"] = statistics.median(
-                [rep.get("wall_s", float("nan")) for rep in runs])
+            walls = [rep["wall_s"] for rep in runs if "wall_s" in rep]
+            if walls:  # none from a stage that was skipped or never reported (no NaN in JSON)
+                median_run["wall_s"] = statistics.median(walls)
             reports.append(median_run)
     progress.done()
     label = preset or "custom"

@@ -10,6 +10,7 @@
 #include "report.hpp"
 #include "signals.hpp"
 #include "watch.hpp"
+#include "syscall_count.hpp"
 
 #include <cmath>
 #include <cstdio>
@@ -41,7 +42,11 @@ int main(int argc, char** argv) {
         if (watch) watch_hooks.emplace(loop, *watch);
         coro::Task<void> tasks = coro::show_tasks_on_request(watching.dump_tasks_after_ms);
         tasks.start();
+        const SyscallCount before = syscalls_so_far(); // for 11's comparison (syscall_count.hpp)
         loop.run_until_complete(coro::crawl(server, options, report)); // asyncio.run(crawl())
+        SyscallCount crawl = syscalls_so_far() - before;
+        report.extra["syscalls_per_page"] = crawl.total_per_page(options.count);
+        report.extra["syscalls_by_call"] = crawl.per_page(options.count);
         report.extra["loop_turns"] = loop.turns(); // 05 calls them "selects"
     } catch (const std::exception& e) {
         std::fprintf(stderr, "07_coroutines: %s\n", e.what());

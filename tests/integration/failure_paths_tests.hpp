@@ -40,6 +40,9 @@ inline void PrintTo(const StageInfo& s, std::ostream* os) {
 
 class StageTest : public ::testing::TestWithParam<StageInfo> {
   protected:
+    void SetUp() override {
+        if (auto why = skipped_here(GetParam().name)) GTEST_SKIP() << *why;
+    }
     bool pool() const { return GetParam().pool; }
     // The stage binary, then `args`.
     std::vector<std::string> stage(std::vector<std::string> args) const {

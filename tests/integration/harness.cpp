@@ -20,6 +20,7 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <map>
 #include <sstream>
 #include <stdexcept>
 
@@ -223,6 +224,13 @@ std::pair<int, std::string> http_get(int port, const std::string& target,
         parser.feed(std::string_view(buf, n));
     parser.finish();
     return {parser.status(), parser.body()};
+}
+
+std::optional<std::string> skipped_here(const std::string& stage) {
+    static std::map<std::string, std::optional<std::string>> known;
+    if (auto it = known.find(stage); it != known.end()) return it->second;
+    auto r = run({stage_binary(stage), "--count", "1", "--port", std::to_string(unused_port())});
+    return known[stage] = r.exit_code == 3 ? std::optional(r.err) : std::nullopt;
 }
 
 int unused_port() {

@@ -25,6 +25,11 @@ std::string stage_binary(const std::string& stage);
 std::string build_root();
 std::string source_root();
 
+// Why this machine cannot run `stage` (11_io_uring without io_uring): the
+// line it printed when it exited 3, "skipped"; nullopt when it can run. Asked
+// once per stage (a run with no server to talk to).
+std::optional<std::string> skipped_here(const std::string& stage);
+
 struct RunResult {
     int exit_code = -1; // -1 when killed by a signal or the time limit
     int signal = 0;

@@ -13,11 +13,12 @@ namespace {
 
 const char* crawler_stages[] = {"01_blocking",   "02_process_pool", "03_thread_pool",
                                 "04_busy_loop",  "05_callbacks",    "06_generators",
-                                "07_coroutines", "10_green_threads"};
+                                "07_coroutines", "10_green_threads",
+                                "11_io_uring"};
 const char* moments[] = {"start_ms", "connected_ms", "sent_ms", "first_byte_ms", "done_ms"};
 
-bool built(const std::string& stage) {
-    return ::access(stage_binary(stage).c_str(), X_OK) == 0;
+bool built(const std::string& stage) { // and runnable here (11 needs io_uring)
+    return ::access(stage_binary(stage).c_str(), X_OK) == 0 && !skipped_here(stage);
 }
 
 TraceFile traced_run(const std::string& stage, int port, int count, const std::string& path) {
@@ -92,7 +93,7 @@ TEST(Trace, EventDrivenStagesWaitForEveryPageAtOnce) {
     // can come back: all pages' waits overlap.
     Server server({"--delay-ms", "200"});
     for (const char* stage :
-         {"05_callbacks", "06_generators", "07_coroutines", "10_green_threads"}) {
+         {"05_callbacks", "06_generators", "07_coroutines", "10_green_threads", "11_io_uring"}) {
         if (!built(stage)) continue;
         std::string path = temp_path(std::string(stage) + "_overlap.jsonl");
         TraceFile t = traced_run(stage, server.port(), 20, path);

@@ -35,7 +35,8 @@ std::vector<std::string> built_stages() {
     std::vector<std::string> stages;
     for (const char* s :
          {"01_blocking", "02_process_pool", "03_thread_pool", "04_busy_loop", "05_callbacks",
-          "06_generators", "07_coroutines", "08_toolkit", "09_executors", "10_green_threads"})
+          "06_generators", "07_coroutines", "08_toolkit", "09_executors", "10_green_threads",
+          "11_io_uring"})
         if (::access(stage_binary(s).c_str(), X_OK) == 0) stages.push_back(s);
     return stages;
 }
@@ -69,6 +70,11 @@ TEST(Tour, RunsEveryBuiltStageAndEndsWithTheTable) {
         EXPECT_NE(r.out.find(relative_build() + "/stages/" + s + "/" + s + " --port"),
                   std::string::npos)
             << s;
+        if (skipped_here(s)) { // a row that says why, and no bar
+            EXPECT_TRUE(std::regex_search(r.out.substr(table), std::regex(s + " .* skipped: ")))
+                << s;
+            continue;
+        }
         // A table row and a bar for the stage, after the walkthrough.
         EXPECT_TRUE(
             std::regex_search(r.out.substr(table), std::regex(s + " +[0-9.]+ +(x[0-9.]+|-) ")))
@@ -97,7 +103,8 @@ TEST(Tour, AFailingStageIsShownAndTheTourGoesOn) {
     ASSERT_NE(table, std::string::npos) << r.out;
     for (const auto& s : stages) {
         EXPECT_NE(r.out.find("== " + s + " =="), std::string::npos) << s;
-        EXPECT_TRUE(std::regex_search(r.out.substr(table), std::regex(s + " .*FAILED"))) << s;
+        std::string status = skipped_here(s) ? " skipped: " : "FAILED";
+        EXPECT_TRUE(std::regex_search(r.out.substr(table), std::regex(s + " .*" + status))) << s;
     }
 }
 
@@ -106,7 +113,7 @@ TEST(Compare, WritesJsonWithTheSchemaAndAnSvgWithABarPerStage) {
     std::string stage_list;
     std::vector<std::string> wanted;
     for (const auto& s : stages)
-        if (s != "08_toolkit" && s != "09_executors") {
+        if (s != "08_toolkit" && s != "09_executors" && !skipped_here(s)) {
             stage_list += (stage_list.empty() ? "" : ",") + s.substr(0, 2);
             wanted.push_back(s);
         }
@@ -152,6 +159,26 @@ TEST(Compare, WritesJsonWithTheSchemaAndAnSvgWithABarPerStage) {
     EXPECT_NE(svg.find("Max RSS (MiB"), std::string::npos);
     std::remove(json_path.c_str());
     std::remove(svg_path.c_str());
+}
+
+TEST(Compare, ShowsAStageThisMachineCannotRunAsSkippedWithItsReason) {
+    if (::access(stage_binary("11_io_uring").c_str(), X_OK) != 0)
+        GTEST_SKIP() << "11_io_uring is not built here (no liburing)";
+    // As on a machine whose kernel refuses io_uring: 11 says why and exits 3; not a failure.
+    std::string json_path = temp_path("skip.json");
+    auto r = run(runner({"compare", "--stages", "07,11", "--count", "3", "--delay-ms", "50",
+                         "--json", json_path},
+                        "LADDER_NO_IO_URING=EPERM"),
+                 120s);
+    EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+    EXPECT_TRUE(std::regex_search(r.out, std::regex("07_coroutines +[0-9.]+ .* ok"))) << r.out;
+    EXPECT_TRUE(std::regex_search(
+        r.out, std::regex("11_io_uring +- .* skipped: io_uring is not allowed here")))
+        << r.out;
+    auto stages = nlohmann::json::parse(slurp(json_path))["stages"];
+    EXPECT_EQ(stages[1]["exit_code"], 3);
+    EXPECT_TRUE(contains(stages[1]["skipped"].get<std::string>(), "EPERM"));
+    std::remove(json_path.c_str());
 }
 
 TEST(Compare, EstimatesASequentialStageThatWouldTakeTooLong) {
