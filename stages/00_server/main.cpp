@@ -21,7 +21,7 @@ int main(int argc, char** argv) {
                 16 << 20)
         .option("--idle-ms", &config.idle_ms, "close clients silent for this long", 1, 3'600'000)
         .option("--seed", &config.seed, "seed for the jitter (0: random)", 0, 1 << 30)
-        .option("--selector", &config.selector, "event backend", {"epoll", "poll"})
+        .option("--selector", &config.selector, "event backend", {"epoll", "poll", "select"})
         .option("--trace", &config.trace_path, "write each connection's events to this file")
         .flag("--verbose", &config.verbose, "log every answer on stderr");
     cli.parse(argc, argv);

@@ -23,6 +23,8 @@ void Crawler::fetch() {
         // ends — well or badly — the socket becomes writable.
         start_connect(sock_.get(), crawl_.server);
         watch(EVENT_WRITE, &Crawler::on_connected);
+    } catch (const SelectorLimitError&) {
+        throw; // not this page's failure but the selector's: main stops the run
     } catch (const std::exception& e) {
         fail(e.what()); // no socket left, or the connect failed on the spot
     }

@@ -13,6 +13,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdio>
 #include <deque>
 #include <string>
 
@@ -73,7 +74,12 @@ int main(int argc, char** argv) {
     // Start every page. fetch() only begins a connect and registers a
     // callback, so this loop takes tens of microseconds per page, not delays.
     std::deque<Crawler> crawlers; // a deque never moves its elements: the selector points at them
-    for (int page = 0; page < options.count; ++page) crawlers.emplace_back(crawl, page).fetch();
+    try {
+        for (int page = 0; page < options.count; ++page) crawlers.emplace_back(crawl, page).fetch();
+    } catch (const SelectorLimitError& e) { // --selector select, past fd 1023
+        std::fprintf(stderr, "05_callbacks: %s\n", e.what());
+        return 1;
+    }
 
     // The event loop: wait until some sockets are ready (or the next page is
     // due to time out), then run the callback each one was registered with.
