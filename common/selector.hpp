@@ -91,7 +91,12 @@ class Selector {
 };
 
 // "epoll", "poll" or "select"; anything else is std::invalid_argument.
-std::unique_ptr<Selector> make_selector(std::string_view backend = "epoll");
+// Trigger::edge (epoll only) reports an fd once each time new data or a state
+// change arrives, instead of on every select() for as long as it is ready:
+// whoever is woken must then read until EAGAIN (notes/05, exercise 4).
+enum class Trigger { level, edge };
+std::unique_ptr<Selector> make_selector(std::string_view backend = "epoll",
+                                        Trigger trigger = Trigger::level);
 
 // Round a timeout up to whole milliseconds for the backends (-1 = forever).
 int timeout_to_ms(Timeout timeout);

@@ -64,8 +64,9 @@ void Crawler::on_readable(unsigned /*events*/) {
         throw_errno("recv", crawl_.server.text);
     }
     if (n > 0) {
-        // Part of the answer: keep it and stay registered; the loop calls us
-        // again when more has arrived.
+        // Part of the answer: keep it and stay registered. The selector is
+        // level-triggered: while bytes are left unread, it reports the socket
+        // again on the next turn (with --edge-triggered, not: notes/05, exercise 4).
         if (response_.empty()) crawl_.report.mark(page_, Mark::first_byte);
         response_.append(chunk, static_cast<std::size_t>(n));
         return;

@@ -59,14 +59,18 @@ class Deadlines {
 int main(int argc, char** argv) {
     ClientOptions options;
     std::string backend = "epoll";
+    bool edge_triggered = false;
     Cli cli("05_callbacks", "Fetch every page at once in one thread: an event loop and callbacks.");
     add_client_flags(cli, options);
     add_selector_flag(cli, backend);
+    cli.flag("--edge-triggered", &edge_triggered,
+             "epoll reports a socket once per arrival, not while bytes remain (notes/05, ex. 4)");
     cli.parse(argc, argv);
+    if (edge_triggered && backend != "epoll") cli.fail("--edge-triggered needs --selector epoll");
 
     Endpoint server = require_server("05_callbacks", options);
     raise_fd_limit(); // one socket per page: 10,000 pages need 10,000 fds
-    auto selector = make_selector(backend);
+    auto selector = make_selector(backend, edge_triggered ? Trigger::edge : Trigger::level);
     Report report("05_callbacks", options);
     Crawl crawl{*selector, server, report, std::chrono::milliseconds(options.timeout_ms),
                 options.count};

@@ -1,6 +1,6 @@
 // 05_callbacks against a real 00_server, and against servers that misbehave.
 // The behaviour tests are shared with 06 and 07 (all_at_once_tests.hpp): same
-// behaviour, other code. Below them, what only 05 shows.
+// behaviour, other code. Below them, what only 05 has: --edge-triggered.
 #include "all_at_once_tests.hpp"
 
 using all_at_once::AllAtOnce;
@@ -27,4 +27,35 @@ TEST(Stage05, SelectPastFd1023SaysOnlyWhyAndWhatToUse) {
     EXPECT_EQ(r.exit_code, 1);
     EXPECT_EQ(r.err, "05_callbacks: " + all_at_once::select_limit_line);
     EXPECT_EQ(server.stats()["served"], 0); // it stopped while starting pages, before the loop
+}
+
+// Exercise 4 of notes/05. The page (16.5 KB with its headers) takes five
+// recv()s (four of 4 KB) and a sixth that sees the end of stream. The server
+// writes it with one send() and closes: two arrivals, so two edges at most.
+// Level-triggered, the loop calls on_readable() until everything is read;
+// edge-triggered, it waits for a third edge that never comes.
+TEST(Stage05, EdgeTriggeredStallsWhenACallbackDoesNotDrainTheSocket) {
+    Server server({"--delay-ms", "0", "--body-bytes", "16384"});
+    std::vector<std::string> argv = {stage05, "--port", server.port_arg()};
+    argv.insert(argv.end(), {"--count", "5", "--json", "--quiet"});
+    auto level = run(argv);
+    ASSERT_EQ(level.exit_code, 0) << level.err;
+    EXPECT_EQ(level.json()["ok"], 5);
+    EXPECT_EQ(level.json()["selector"], "epoll");
+
+    argv.insert(argv.end(), {"--edge-triggered", "--timeout-ms", "500"});
+    auto edge = run(argv);
+    auto j = expect_every_page_failed(
+        edge, 5, "timed out after 500 ms (--timeout-ms) waiting for the answer");
+    EXPECT_EQ(j["selector"], "epoll (edge-triggered)");
+    EXPECT_EQ(server.stats()["served"], 10); // the server answered every page both times
+}
+
+TEST(Stage05, EdgeTriggeredNeedsEpoll) {
+    for (std::string backend : {"poll", "select"}) {
+        auto r = run({stage05, "--edge-triggered", "--selector", backend});
+        EXPECT_EQ(r.exit_code, 2);
+        EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+        EXPECT_TRUE(contains(r.err, "--edge-triggered needs --selector epoll")) << r.err;
+    }
 }

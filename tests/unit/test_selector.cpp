@@ -394,11 +394,35 @@ TEST(SelectSelector, WatchesTheLastFdBelowFdSetsize) {
     EXPECT_TRUE(sel->select(0ns).empty());
 }
 
+// Edge-triggered epoll reports what arrives, once; level-triggered (the
+// default, PipeBecomesReadableAndStopsBeingReadable) reports what is there.
+TEST(EdgeTriggeredEpoll, ReportsEachArrivalOnceNotWhatIsLeftUnread) {
+    auto sel = make_selector("epoll", Trigger::edge);
+    EXPECT_EQ(sel->name(), "epoll (edge-triggered)");
+    auto [r, w] = pipe_pair();
+    sel->add(r.get(), EVENT_READ);
+    ASSERT_EQ(::write(w.get(), "xy", 2), 2);
+    ASSERT_EQ(sel->select(0ns).size(), 1u);
+    EXPECT_TRUE(sel->select(0ns).empty()); // still 2 bytes to read, but nothing new came
+    char c;
+    ASSERT_EQ(::read(r.get(), &c, 1), 1);
+    EXPECT_TRUE(sel->select(0ns).empty()); // 1 byte left: still nothing new
+    write_byte(w.get());
+    ASSERT_EQ(sel->select(0ns).size(), 1u); // a new arrival: one more report
+    EXPECT_TRUE(sel->select(0ns).empty());
+}
+
 TEST(MakeSelector, UnknownBackendThrows) {
     EXPECT_THROW(make_selector("kqueue"), std::invalid_argument);
     EXPECT_THROW(make_selector(""), std::invalid_argument);
     EXPECT_EQ(make_selector()->name(), "epoll");
     EXPECT_EQ(make_selector("select")->name(), "select");
+}
+
+TEST(MakeSelector, OnlyEpollCanBeEdgeTriggered) {
+    EXPECT_THROW(make_selector("poll", Trigger::edge), std::invalid_argument);
+    EXPECT_THROW(make_selector("select", Trigger::edge), std::invalid_argument);
+    EXPECT_EQ(make_selector("epoll", Trigger::level)->name(), "epoll");
 }
 
 TEST(TimeoutToMs, RoundsUpToWholeMilliseconds) {
