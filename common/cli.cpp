@@ -138,7 +138,7 @@ void add_client_flags(Cli& cli, ClientOptions& o) {
 }
 
 void add_selector_flag(Cli& cli, std::string& selector) {
-    cli.option("--selector", &selector, "event backend", {"epoll", "poll"});
+    cli.option("--selector", &selector, "event backend", {"epoll", "poll", "select"});
 }
 
 int pool_size(const Cli& cli, int workers, int pages, int cap, const char* what) {

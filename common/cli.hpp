@@ -54,7 +54,7 @@ struct ClientOptions {
 
 void add_client_flags(Cli& cli, ClientOptions& options);
 
-// The flag of the event-driven stages: --selector epoll|poll.
+// The flag of the event-driven stages: --selector epoll|poll|select.
 void add_selector_flag(Cli& cli, std::string& selector);
 
 // The size of 02's and 03's pool. `workers` is --workers, 0 when not given:

@@ -6,14 +6,19 @@
 
 namespace ladder {
 
-std::unique_ptr<Selector> make_epoll_selector(); // selector_epoll.cpp
-std::unique_ptr<Selector> make_poll_selector();  // selector_poll.cpp
+std::unique_ptr<Selector> make_epoll_selector(Trigger trigger); // selector_epoll.cpp
+std::unique_ptr<Selector> make_poll_selector();                 // selector_poll.cpp
+std::unique_ptr<Selector> make_select_selector();               // selector_select.cpp
 
-std::unique_ptr<Selector> make_selector(std::string_view backend) {
-    if (backend == "epoll") return make_epoll_selector();
+std::unique_ptr<Selector> make_selector(std::string_view backend, Trigger trigger) {
+    if (backend == "epoll") return make_epoll_selector(trigger);
+    if (trigger == Trigger::edge)
+        throw std::invalid_argument("only epoll can be edge-triggered, not '" +
+                                    std::string(backend) + "'");
     if (backend == "poll") return make_poll_selector();
+    if (backend == "select") return make_select_selector();
     throw std::invalid_argument("unknown selector '" + std::string(backend) +
-                                "' (choose epoll or poll)");
+                                "' (choose epoll, poll or select)");
 }
 
 int timeout_to_ms(Timeout timeout) {

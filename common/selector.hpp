@@ -2,13 +2,16 @@
 // add(fd, events, data) / modify / remove, and select(timeout) returning the
 // (key, ready events) pairs for the fds that are ready.
 //
-// Two backends sit behind one small interface: epoll (Linux, the default) and
-// poll (POSIX, and a lesson: poll hands the kernel the whole list every call).
+// Three backends sit behind one small interface, in the order history made
+// them: select (a bitmap per direction, fds below FD_SETSIZE only), poll (a
+// list with no such limit) — both hand the kernel everything they watch on
+// every call — and epoll (Linux, the default: the kernel keeps the list).
 #pragma once
 
 #include <chrono>
 #include <memory>
 #include <optional>
+#include <stdexcept>
 #include <string_view>
 #include <vector>
 
@@ -28,7 +31,8 @@ struct SelectorKey {
 
 // One ready fd: its key (a copy) and the events that are ready, masked by key.events.
 // An error or hang-up on the fd is reported as both readable and writable, so
-// whoever waits on it finds out at the next read or write.
+// whoever waits on it finds out at the next read or write. (select is the
+// exception for a hang-up: the kernel puts it in the read set only.)
 struct Ready {
     SelectorKey key;
     unsigned events;
@@ -36,12 +40,22 @@ struct Ready {
 
 using Timeout = std::optional<std::chrono::nanoseconds>; // nullopt: wait forever
 
+// A limit of the backend rather than a fault of one fd: select() has no bit
+// for an fd at or above FD_SETSIZE, and while every fd below it is open, each
+// new one lands above it. So a stage ends the run with this one line instead
+// of failing page after page with it.
+class SelectorLimitError : public std::invalid_argument {
+  public:
+    using std::invalid_argument::invalid_argument;
+};
+
 class Selector {
   public:
     virtual ~Selector() = default;
 
     // Start watching fd. Adding an fd twice, a negative fd or empty/unknown
-    // event bits is a std::invalid_argument.
+    // event bits is a std::invalid_argument; an fd the backend has no room
+    // for, a SelectorLimitError.
     void add(int fd, unsigned events, void* data = nullptr);
     // Change what fd is watched for (and its data). Unknown fd: std::invalid_argument.
     void modify(int fd, unsigned events, void* data);
@@ -76,10 +90,15 @@ class Selector {
     std::size_t count_ = 0;
 };
 
-// "epoll" or "poll"; anything else is std::invalid_argument.
-std::unique_ptr<Selector> make_selector(std::string_view backend = "epoll");
+// "epoll", "poll" or "select"; anything else is std::invalid_argument.
+// Trigger::edge (epoll only) reports an fd once each time new data or a state
+// change arrives, instead of on every select() for as long as it is ready:
+// whoever is woken must then read until EAGAIN (notes/05, exercise 4).
+enum class Trigger { level, edge };
+std::unique_ptr<Selector> make_selector(std::string_view backend = "epoll",
+                                        Trigger trigger = Trigger::level);
 
-// Round a timeout up to whole milliseconds for epoll_wait/poll (-1 = forever).
+// Round a timeout up to whole milliseconds for the backends (-1 = forever).
 int timeout_to_ms(Timeout timeout);
 
 } // namespace ladder

@@ -1,4 +1,7 @@
 // epoll backend: the kernel keeps the watch list, so each wait costs O(ready fds).
+// Level-triggered by default, like select and poll: an fd is reported on every
+// wait for as long as it is ready. Edge-triggered (EPOLLET), only when
+// something new arrives — bytes left unread wake no one.
 #include "error.hpp"
 #include "selector.hpp"
 
@@ -32,14 +35,17 @@ unsigned from_epoll(std::uint32_t e) {
 
 class EpollSelector final : public Selector {
   public:
-    EpollSelector() : epfd_(epoll_create1(EPOLL_CLOEXEC)) {
+    explicit EpollSelector(Trigger trigger)
+        : epfd_(epoll_create1(EPOLL_CLOEXEC)), edge_(trigger == Trigger::edge) {
         if (epfd_ < 0) throw_errno("epoll_create1");
     }
     ~EpollSelector() override { ::close(epfd_); }
     EpollSelector(const EpollSelector&) = delete;
     EpollSelector& operator=(const EpollSelector&) = delete;
 
-    std::string_view name() const noexcept override { return "epoll"; }
+    std::string_view name() const noexcept override {
+        return edge_ ? "epoll (edge-triggered)" : "epoll";
+    }
 
   protected:
     void backend_add(int fd, unsigned events) override { ctl(EPOLL_CTL_ADD, fd, events); }
@@ -64,21 +70,22 @@ class EpollSelector final : public Selector {
   private:
     void ctl(int op, int fd, unsigned events) {
         epoll_event ev{};
-        ev.events = to_epoll(events);
+        ev.events = to_epoll(events) | (edge_ ? EPOLLET : 0u);
         ev.data.fd = fd;
         if (::epoll_ctl(epfd_, op, fd, &ev) < 0)
             throw_errno("epoll_ctl", "fd " + std::to_string(fd));
     }
 
     int epfd_;
+    bool edge_;
     // Up to this many ready fds per wait; more simply come back on the next wait.
     std::array<epoll_event, 1024> events_{};
 };
 
 } // namespace
 
-std::unique_ptr<Selector> make_epoll_selector() {
-    return std::make_unique<EpollSelector>();
+std::unique_ptr<Selector> make_epoll_selector(Trigger trigger) {
+    return std::make_unique<EpollSelector>(trigger);
 }
 
 } // namespace ladder

@@ -314,7 +314,7 @@ def main(argv):
     b.add_argument("--count", type=positive, default=10)
     b.add_argument("--delay-ms", type=non_negative, default=300)
     b.add_argument("--repeat", type=positive, default=3)
-    b.add_argument("--selector", choices=["epoll", "poll"])
+    b.add_argument("--selector", choices=["epoll", "poll", "select"])
     args = parser.parse_args(argv)
     install_cleanup()
 

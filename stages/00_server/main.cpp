@@ -34,7 +34,7 @@ int main(int argc, char** argv) {
                 "seed for the jitter (0: random) and the linked site (0: seed 1)", 0, 1 << 30)
         .option("--site-pages", &config.site_pages, "pages of the linked site /site/0..N-1", 1,
                 100'000)
-        .option("--selector", &config.selector, "event backend", {"epoll", "poll"})
+        .option("--selector", &config.selector, "event backend", {"epoll", "poll", "select"})
         .option("--trace", &config.trace_path, "write each connection's events to this file")
         .option("--fault", &config.fault, fault_help(), ladder::fault_names())
         .flag("--verbose", &config.verbose, "log every answer on stderr");

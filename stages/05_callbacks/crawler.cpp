@@ -23,6 +23,8 @@ void Crawler::fetch() {
         // ends — well or badly — the socket becomes writable.
         start_connect(sock_.get(), crawl_.server);
         watch(EVENT_WRITE, &Crawler::on_connected);
+    } catch (const SelectorLimitError&) {
+        throw; // not this page's failure but the selector's: main stops the run
     } catch (const std::exception& e) {
         fail(e.what()); // no socket left, or the connect failed on the spot
     }
@@ -62,8 +64,9 @@ void Crawler::on_readable(unsigned /*events*/) {
         throw_errno("recv", crawl_.server.text);
     }
     if (n > 0) {
-        // Part of the answer: keep it and stay registered; the loop calls us
-        // again when more has arrived.
+        // Part of the answer: keep it and stay registered. The selector is
+        // level-triggered: while bytes are left unread, it reports the socket
+        // again on the next turn (with --edge-triggered, not: notes/05, exercise 4).
         if (response_.empty()) crawl_.report.mark(page_, Mark::first_byte);
         response_.append(chunk, static_cast<std::size_t>(n));
         return;

@@ -13,6 +13,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdio>
 #include <deque>
 #include <string>
 
@@ -58,14 +59,18 @@ class Deadlines {
 int main(int argc, char** argv) {
     ClientOptions options;
     std::string backend = "epoll";
+    bool edge_triggered = false;
     Cli cli("05_callbacks", "Fetch every page at once in one thread: an event loop and callbacks.");
     add_client_flags(cli, options);
     add_selector_flag(cli, backend);
+    cli.flag("--edge-triggered", &edge_triggered,
+             "epoll reports a socket once per arrival, not while bytes remain (notes/05, ex. 4)");
     cli.parse(argc, argv);
+    if (edge_triggered && backend != "epoll") cli.fail("--edge-triggered needs --selector epoll");
 
     Endpoint server = require_server("05_callbacks", options);
     raise_fd_limit(); // one socket per page: 10,000 pages need 10,000 fds
-    auto selector = make_selector(backend);
+    auto selector = make_selector(backend, edge_triggered ? Trigger::edge : Trigger::level);
     Report report("05_callbacks", options);
     Crawl crawl{*selector, server, report, std::chrono::milliseconds(options.timeout_ms),
                 options.count};
@@ -73,7 +78,12 @@ int main(int argc, char** argv) {
     // Start every page. fetch() only begins a connect and registers a
     // callback, so this loop takes tens of microseconds per page, not delays.
     std::deque<Crawler> crawlers; // a deque never moves its elements: the selector points at them
-    for (int page = 0; page < options.count; ++page) crawlers.emplace_back(crawl, page).fetch();
+    try {
+        for (int page = 0; page < options.count; ++page) crawlers.emplace_back(crawl, page).fetch();
+    } catch (const SelectorLimitError& e) { // --selector select, past fd 1023
+        std::fprintf(stderr, "05_callbacks: %s\n", e.what());
+        return 1;
+    }
 
     // The event loop: wait until some sockets are ready (or the next page is
     // due to time out), then run the callback each one was registered with.

@@ -15,6 +15,7 @@
 #include "yield_from.hpp"
 
 #include <chrono>
+#include <cstdio>
 #include <deque>
 #include <exception>
 #include <string>
@@ -49,23 +50,30 @@ int main(int argc, char** argv) {
     std::vector<PageTimes> times(static_cast<std::size_t>(options.count)); // for --trace
     std::deque<Task> tasks; // a deque never moves its elements: futures point at the tasks
     Deadlines deadlines{tasks, timeout};
-    for (int i = 0; i < options.count; ++i) {
-        report.page_started(i);
-        deadlines.due.push_back(Clock::now() + timeout);
-        PageTimes& t = times[i];
-        // Step 1 (--plain-yield): fetch yields Futures itself. Step 2: yield from.
-        Generator page = plain_yield ? fetch_plain_yield(*selector, server, page_path(i), t)
-                                     : yield_from(fetch(*selector, server, page_path(i), t));
-        Task& task = tasks.emplace_back(std::move(page));
-        // A Task is a Future: once its generator has returned or thrown, record the page.
-        task.add_done_callback([&report, &pages_left, &t, i](Future& done) {
-            try {
-                report.page_ok(i, 200, done.result().size(), t); // parse_page accepts only 200
-            } catch (const std::exception& e) {
-                report.page_failed(i, e.what(), t);
-            }
-            --pages_left;
-        });
+    try {
+        for (int i = 0; i < options.count; ++i) {
+            report.page_started(i);
+            deadlines.due.push_back(Clock::now() + timeout);
+            PageTimes& t = times[i];
+            // Step 1 (--plain-yield): fetch yields Futures itself. Step 2: yield from.
+            Generator page = plain_yield ? fetch_plain_yield(*selector, server, page_path(i), t)
+                                         : yield_from(fetch(*selector, server, page_path(i), t));
+            Task& task = tasks.emplace_back(std::move(page));
+            // A Task is a Future: once its generator has returned or thrown, record the page.
+            task.add_done_callback([&report, &pages_left, &t, i](Future& done) {
+                try {
+                    report.page_ok(i, 200, done.result().size(), t); // parse_page accepts only 200
+                } catch (const SelectorLimitError&) {
+                    throw; // not this page's failure but the selector's: stop the run
+                } catch (const std::exception& e) {
+                    report.page_failed(i, e.what(), t);
+                }
+                --pages_left;
+            });
+        }
+    } catch (const SelectorLimitError& e) { // --selector select, past fd 1023
+        std::fprintf(stderr, "06_generators: %s\n", e.what());
+        return 1;
     }
 
     // The event loop: the seed's loop(). The callbacks it runs only set a

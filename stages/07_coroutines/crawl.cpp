@@ -3,6 +3,7 @@
 #include "gather.hpp"
 #include "http.hpp"
 #include "io.hpp"
+#include "selector.hpp"
 
 #include <exception>
 #include <memory>
@@ -41,6 +42,8 @@ Task<void> crawl_page(const Endpoint& server, int page, std::chrono::millisecond
     } catch (const TimeoutError& e) { // the I/O says which wait; the page knows why
         report.page_failed(page, std::string(e.what()) + " after " +
                                      std::to_string(timeout.count()) + " ms (--timeout-ms)");
+    } catch (const SelectorLimitError&) {
+        throw; // not this page's failure but the selector's: main stops the run
     } catch (const std::exception& e) {
         report.page_failed(page, e.what());
     }

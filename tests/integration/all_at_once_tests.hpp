@@ -15,6 +15,7 @@
 
 #include <poll.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -56,9 +57,9 @@ TEST_P(AllAtOnce, FetchesEveryPageWithAllConnectionsOpenAtOnce) {
     EXPECT_LT(j["wall_s"].get<double>(), 5.0);
 }
 
-TEST_P(AllAtOnce, TenPagesTakeAboutOneDelayWithEitherSelector) {
+TEST_P(AllAtOnce, TenPagesTakeAboutOneDelayWithEverySelector) {
     Server server({"--delay-ms", "300"});
-    std::vector<std::string> backends = {"epoll", "poll"};
+    std::vector<std::string> backends = {"epoll", "poll", "select"};
     if (!has_selector()) backends = {"(the ring)"};
     for (const std::string& backend : backends) {
         server.reset_stats();
@@ -75,6 +76,43 @@ TEST_P(AllAtOnce, TenPagesTakeAboutOneDelayWithEitherSelector) {
         EXPECT_GE(j["wall_s"].get<double>(), 0.3);
         EXPECT_LT(j["wall_s"].get<double>(), 1.5) << backend; // ten in a row: 3 s
         EXPECT_EQ(server.stats()["peak_waiting"], 10) << backend;
+    }
+}
+
+// 2,000 pages need fds past 1023, where select() has no bit: the stage stops
+// with one line naming the limit and the way out, the others fetch them all.
+inline const std::string select_limit_line =
+    "select() cannot watch fd 1024: FD_SETSIZE is 1024; use --selector poll or epoll\n";
+
+inline bool can_open_fds(rlim_t n) {
+    rlimit limit{};
+    return ::getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_max >= n;
+}
+
+TEST_P(AllAtOnce, SelectStopsAtFd1024WithOneLine) {
+    if (!can_open_fds(1100)) GTEST_SKIP() << "the fd limit is below 1100 here";
+    Server server({"--delay-ms", "50"});
+    auto r = run({stage(), "--port", server.port_arg(), "--count", "2000", "--selector", "select",
+                  "--quiet"});
+    EXPECT_EQ(r.exit_code, 1);
+    EXPECT_EQ(r.err, GetParam() + ": " + select_limit_line);
+    EXPECT_EQ(r.out, ""); // stopped, not finished: no report
+    // Every socket it opened is closed again: the server is left with the
+    // connection that asks for /stats.
+    EXPECT_TRUE(eventually([&] { return server.stats()["open_connections"] == 1; }));
+}
+
+TEST_P(AllAtOnce, PollAndEpollFetch2000PagesAtOnce) {
+    if (!can_open_fds(2100)) GTEST_SKIP() << "the fd limit is below 2100 here";
+    Server server({"--delay-ms", "100"});
+    for (std::string backend : {"poll", "epoll"}) {
+        server.reset_stats();
+        auto r = run({stage(), "--port", server.port_arg(), "--count", "2000", "--selector",
+                      backend, "--json", "--quiet"});
+        ASSERT_EQ(r.exit_code, 0) << backend << ": " << r.err;
+        auto j = r.json();
+        expect_every_page_ok(j, GetParam(), 2000, 2000);
+        EXPECT_EQ(j["selector"], backend);
     }
 }
 

@@ -10,10 +10,14 @@
 #include <gtest/gtest.h>
 
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <cstdio>
+#include <string>
+#include <vector>
+
 
 using namespace harness;
 using Clock = std::chrono::steady_clock;
@@ -251,6 +255,32 @@ TEST(Server, KeepsServingWhenOutOfFileDescriptorsWithoutSpinning) {
         10s));
     EXPECT_GT(nlohmann::json::parse(http_get(port, "/stats").second)["accept_paused"].get<int>(),
               0);
+}
+
+TEST(Server, WithSelectItServesUntilFd1024ThenStopsWithOneLine) {
+    ladder::raise_fd_limit(); // the test holds 1,000+ connections open
+    rlimit limit{};
+    ::getrlimit(RLIMIT_NOFILE, &limit);
+    if (limit.rlim_cur < 1200) GTEST_SKIP() << "the fd limit is below 1200 here";
+    // The server's stderr goes to a file, to be read once it has exited.
+    std::string err_path = temp_path("select_server.err");
+    Child child({"/bin/sh", "-c",
+                 "exec " + stage_binary("00_server") +
+                     " --port 0 --delay-ms 0 --idle-ms 60000 --selector select 2>" + err_path});
+    std::string line = child.read_line();
+    ASSERT_EQ(line.rfind("listening on ", 0), 0u) << line;
+    int port = std::stoi(line.substr(line.rfind(':') + 1));
+    EXPECT_EQ(http_get(port, "/fine").first, 200);
+
+    std::vector<ladder::Fd> idle; // until the server has no fd below 1024 left, and stops
+    try {
+        while (idle.size() < 1100) idle.push_back(connect_to(port));
+    } catch (const std::exception&) { // refused: the server is gone
+    }
+    EXPECT_EQ(child.wait(10s), 1);
+    EXPECT_EQ(slurp(err_path), "00_server: select() cannot watch fd 1024: FD_SETSIZE is 1024; use "
+                               "--selector poll or epoll\n");
+    ::unlink(err_path.c_str());
 }
 
 TEST(Server, StopsCleanlyOnSigtermAndSigint) {

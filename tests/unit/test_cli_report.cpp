@@ -134,7 +134,7 @@ TEST_F(CliDeathTest, MissingValueExitsTwo) {
 
 TEST_F(CliDeathTest, BadChoiceExitsTwo) {
     EXPECT_EXIT(parse({"--selector", "kqueue"}), ::testing::ExitedWithCode(2),
-                one_line_naming("--selector must be one of epoll, poll, got 'kqueue'"));
+                one_line_naming("--selector must be one of epoll, poll, select, got 'kqueue'"));
 }
 
 TEST_F(CliDeathTest, ValueGivenToAFlagExitsTwo) {

@@ -572,7 +572,7 @@ TEST_F(Coroutines, AHookCanRefuseAParkAndTheErrorAppearsAtTheAwait) {
 // --- I/O: the Socket's waits, deadlines, and moving bytes --------------------------------
 
 class CoroutineIo : public Coroutines, public ::testing::WithParamInterface<const char*> {};
-INSTANTIATE_TEST_SUITE_P(Selectors, CoroutineIo, ::testing::Values("epoll", "poll"));
+INSTANTIATE_TEST_SUITE_P(Selectors, CoroutineIo, ::testing::Values("epoll", "poll", "select"));
 
 namespace {
 Task<void> write_after_turns(int fd, int turns, Steps& trace) {
@@ -740,7 +740,7 @@ TEST_P(CoroutineIo, AnFdIsWatchedOnlyWhileACoroutineWaitsOnIt) {
 }
 
 TEST_P(CoroutineIo, AWaitOnAnFdTheSelectorRefusesFailsAtTheAwait) {
-    // epoll refuses a regular file (EPERM); poll calls it readable at once.
+    // epoll refuses a regular file (EPERM); poll and select call it readable at once.
     Socket file(Fd(::open("/proc/self/stat", O_RDONLY | O_CLOEXEC)), Clock::now() + 2s);
     ASSERT_GE(file.fd(), 0);
     Steps trace;

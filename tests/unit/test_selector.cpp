@@ -1,4 +1,4 @@
-// The selector, against both backends: every TEST_P runs once with epoll and once with poll.
+// The selector, against every backend: each TEST_P runs with epoll, poll and select.
 #include "error.hpp"
 #include "net.hpp"
 #include "selector.hpp"
@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/select.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -75,7 +76,7 @@ class SelectorTest : public ::testing::TestWithParam<std::string> {
     }
 };
 
-INSTANTIATE_TEST_SUITE_P(Backends, SelectorTest, ::testing::Values("epoll", "poll"),
+INSTANTIATE_TEST_SUITE_P(Backends, SelectorTest, ::testing::Values("epoll", "poll", "select"),
                          [](const auto& info) { return info.param; });
 
 TEST_P(SelectorTest, NameIsTheBackend) {
@@ -205,6 +206,12 @@ TEST_P(SelectorTest, HangUpIsReadableAndWritable) {
     auto [r, w] = pipe_pair();
     w.reset(); // the read end now reports only a hang-up: no data, no POLLOUT
     sel->add(r.get(), EVENT_READ | EVENT_WRITE);
+    if (GetParam() == "select") { // the kernel's select() puts a hang-up in the read set only
+        EXPECT_EQ(only().events, EVENT_READ);
+        sel->modify(r.get(), EVENT_WRITE);
+        EXPECT_TRUE(sel->select(0ns).empty());
+        return;
+    }
     EXPECT_EQ(only().events, EVENT_READ | EVENT_WRITE);
     sel->modify(r.get(), EVENT_READ);
     EXPECT_EQ(only().events, EVENT_READ);
@@ -329,10 +336,93 @@ TEST_P(SelectorTest, RemovingOneFdLeavesTheOthersIntact) {
     EXPECT_EQ(only().key.fd, p[1].a.get());
 }
 
+TEST_P(SelectorTest, EveryFdReadyBothWaysIsReported) {
+    Pair p[3] = {socket_pair(), socket_pair(), socket_pair()};
+    for (Pair& pair : p) {
+        write_byte(pair.b.get()); // readable, and (as always) writable
+        sel->add(pair.a.get(), EVENT_READ | EVENT_WRITE);
+    }
+    auto ready = sel->select(0ns); // select() counts 6 bits for these 3 fds
+    ASSERT_EQ(ready.size(), 3u);
+    for (const Ready& r : ready) EXPECT_EQ(r.events, EVENT_READ | EVENT_WRITE) << r.key.fd;
+}
+
+// An fd numbered FD_SETSIZE (1024) or more: epoll and poll watch it like any
+// other; select has no bit for it and must refuse before touching its fd_set.
+TEST_P(SelectorTest, OnlySelectRefusesAnFdPastFdSetsize) {
+    raise_fd_limit();
+    auto [a, b] = socket_pair();
+    Fd high(::fcntl(a.get(), F_DUPFD_CLOEXEC, FD_SETSIZE)); // the lowest free fd >= 1024
+    if (!high) GTEST_SKIP() << "cannot open an fd numbered " << FD_SETSIZE << " here";
+    Fd low(::fcntl(a.get(), F_DUPFD_CLOEXEC, 0)); // a second name for the same socket
+    write_byte(b.get());
+    int tag = 5;
+    sel->add(low.get(), EVENT_READ, &tag);
+    if (GetParam() != "select") {
+        sel->add(high.get(), EVENT_READ);
+        EXPECT_EQ(sel->select(0ns).size(), 2u);
+        return;
+    }
+    try {
+        sel->add(high.get(), EVENT_READ);
+        FAIL() << "select accepted fd " << high.get();
+    } catch (const SelectorLimitError& e) {
+        EXPECT_EQ(std::string(e.what()), "select() cannot watch fd " + std::to_string(high.get()) +
+                                             ": FD_SETSIZE is 1024; use --selector poll or epoll");
+    }
+    EXPECT_THROW(sel->add(high.get(), EVENT_WRITE), std::invalid_argument); // the same, as its base
+    // Nothing changed: the refused fd is not in the table, the others still work.
+    EXPECT_FALSE(sel->contains(high.get()));
+    EXPECT_EQ(sel->size(), 1u);
+    Ready r = only();
+    EXPECT_EQ(r.key.fd, low.get());
+    EXPECT_EQ(r.key.data, &tag);
+}
+
+TEST(SelectSelector, WatchesTheLastFdBelowFdSetsize) {
+    raise_fd_limit();
+    auto [a, b] = socket_pair();
+    Fd last(::fcntl(a.get(), F_DUPFD_CLOEXEC, FD_SETSIZE - 1));
+    if (last.get() != FD_SETSIZE - 1) GTEST_SKIP() << "fd " << FD_SETSIZE - 1 << " is taken";
+    auto sel = make_selector("select");
+    sel->add(last.get(), EVENT_READ);
+    write_byte(b.get());
+    auto ready = sel->select(0ns);
+    ASSERT_EQ(ready.size(), 1u);
+    EXPECT_EQ(ready[0].key.fd, FD_SETSIZE - 1);
+    sel->remove(last.get()); // the highest fd goes: select() must stop looking that far
+    EXPECT_TRUE(sel->select(0ns).empty());
+}
+
+// Edge-triggered epoll reports what arrives, once; level-triggered (the
+// default, PipeBecomesReadableAndStopsBeingReadable) reports what is there.
+TEST(EdgeTriggeredEpoll, ReportsEachArrivalOnceNotWhatIsLeftUnread) {
+    auto sel = make_selector("epoll", Trigger::edge);
+    EXPECT_EQ(sel->name(), "epoll (edge-triggered)");
+    auto [r, w] = pipe_pair();
+    sel->add(r.get(), EVENT_READ);
+    ASSERT_EQ(::write(w.get(), "xy", 2), 2);
+    ASSERT_EQ(sel->select(0ns).size(), 1u);
+    EXPECT_TRUE(sel->select(0ns).empty()); // still 2 bytes to read, but nothing new came
+    char c;
+    ASSERT_EQ(::read(r.get(), &c, 1), 1);
+    EXPECT_TRUE(sel->select(0ns).empty()); // 1 byte left: still nothing new
+    write_byte(w.get());
+    ASSERT_EQ(sel->select(0ns).size(), 1u); // a new arrival: one more report
+    EXPECT_TRUE(sel->select(0ns).empty());
+}
+
 TEST(MakeSelector, UnknownBackendThrows) {
     EXPECT_THROW(make_selector("kqueue"), std::invalid_argument);
     EXPECT_THROW(make_selector(""), std::invalid_argument);
     EXPECT_EQ(make_selector()->name(), "epoll");
+    EXPECT_EQ(make_selector("select")->name(), "select");
+}
+
+TEST(MakeSelector, OnlyEpollCanBeEdgeTriggered) {
+    EXPECT_THROW(make_selector("poll", Trigger::edge), std::invalid_argument);
+    EXPECT_THROW(make_selector("select", Trigger::edge), std::invalid_argument);
+    EXPECT_EQ(make_selector("epoll", Trigger::level)->name(), "epoll");
 }
 
 TEST(TimeoutToMs, RoundsUpToWholeMilliseconds) {
