@@ -19,7 +19,7 @@ std::vector<std::string> runner(std::vector<std::string> args, const std::string
     std::vector<std::string> argv = {"/usr/bin/env"};
     if (!env.empty()) argv.push_back(env);
     argv.insert(argv.end(),
-                {"python3", source_root() + "/tools/runner.py", "--build", build_root()});
+                {"python3", source_root() + "/tools/ladder_cli.py", "--build", build_root()});
     argv.insert(argv.end(), args.begin(), args.end());
     return argv;
 }
