@@ -1,6 +1,6 @@
 """The command line behind `./ladder`: parses it and calls into the libraries.
 
-    python3 tools/ladder_cli.py [--build DIR] tour|compare|timeline|bench ...
+    python3 tools/ladder_cli.py [--build DIR] tour|compare|timeline|bench|run ...
 
 It imports the libraries and none of them imports it; they import only
 downward: tour uses timeline and runner, timeline uses runner, runner only the
@@ -74,6 +74,10 @@ def parser():
     b.add_argument("--delay-ms", type=non_negative, default=300)
     b.add_argument("--repeat", type=positive, default=3)
     b.add_argument("--selector", choices=["epoll", "poll"])
+
+    r = sub.add_parser("run", help="one stage against a server of its own (00: the server itself)")
+    r.add_argument("stage", help="its number, e.g. 01")
+    r.add_argument("flags", nargs=argparse.REMAINDER, help="passed to the stage as they are")
     return p
 
 
@@ -104,6 +108,8 @@ def main(argv):
         return timeline.timeline(args.build, crawler_stages(args.build, args.stages), args.count,
                                  args.delay_ms, args.svg, args.html, args.text,
                                  os.path.join(args.build, "trace"))
+    if args.command == "run":
+        return runner.run_by_hand(args.build, runner.find_stage(args.build, args.stage), args.flags)
     extra = ("--selector", args.selector) if args.selector else ()
     rows = runner.bench(args.build, runner.resolve_stages(args.build, args.stages), args.count,
                         args.delay_ms, args.repeat, extra)

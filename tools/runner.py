@@ -1,9 +1,10 @@
 """Run ladder stages against one local 00_server and collect their reports.
 
-The engine behind `./ladder bench` (and the tour): it starts 00_server on a
-free loopback port, runs stage binaries with --json, and reads what the server
-itself saw from /stats. Every child runs in its own process group and is killed
-on exit, Ctrl-C or an error, so nothing is left behind.
+The engine behind `./ladder bench` and `./ladder run` (and the tour): it starts
+00_server on a free loopback port, runs stage binaries with --json, and reads
+what the server itself saw from /stats. Every child runs in its own process
+group and is killed on exit, Ctrl-C or an error, so nothing is left behind; only
+the stage of `./ladder run` shares the terminal's group, as if typed there.
 """
 
 import atexit
@@ -100,9 +101,11 @@ def resolve_stages(build, wanted):
 class Server:
     """A 00_server on a free port for the length of a `with` block."""
 
-    def __init__(self, build, delay_ms, jitter_ms=0, extra=()):
-        argv = [binary(build, "00_server"), "--port", "0", "--delay-ms", str(delay_ms),
-                "--jitter-ms", str(jitter_ms), *extra]
+    def __init__(self, build, delay_ms=None, jitter_ms=0, extra=()):
+        # Without a delay the server keeps its own default (`./ladder run`).
+        delay = ["--delay-ms", str(delay_ms)] if delay_ms is not None else []
+        argv = [binary(build, "00_server"), "--port", "0", *delay, "--jitter-ms", str(jitter_ms),
+                *extra]
         self.workdir = tempfile.mkdtemp(prefix="ladder.")
         # Its stderr goes to a file: it says why it would not start (a bad --fault),
         # and a pipe nobody reads would fill up and stop it.
@@ -186,6 +189,69 @@ def run_stage(build, server, stage, count=None, extra=(), limit_s=None, show_out
     report["server_peak_open"] = seen["peak_open_connections"]
     report["server_served"] = seen["served"]
     return report
+
+
+# --- ./ladder run ----------------------------------------------------------------------
+
+def say(text):
+    print(f"ladder: {text}", file=sys.stderr)
+
+
+def stage_folders(build):
+    """Every stage the build made, 00_server first, whether or not STAGE_INFO knows it."""
+    root = os.path.join(build, "stages")
+    names = os.listdir(root) if os.path.isdir(root) else []
+    return sorted(n for n in names
+                  if n[:2].isdigit() and n[2:3] == "_" and os.access(binary(build, n), os.X_OK))
+
+
+def find_stage(build, wanted):
+    """'01' or '01_blocking' -> the built stage, 00_server included."""
+    built = stage_folders(build)
+    match = [s for s in built if s.startswith(wanted + "_") or s == wanted]
+    if not match:
+        say(f"no stage {wanted}; the stages are: {' '.join(built)}")
+        sys.exit(2)
+    return match[0]
+
+
+def run_by_hand(build, stage, flags):
+    """`./ladder run NN [flags]`: one stage against a server of its own, in the
+    terminal as a student would type it; returns the command's exit code."""
+    path = binary(build, stage)
+    # The server itself, a stage pointed at a server of the user's own, or --help:
+    # nothing to start, the binary takes our place.
+    if stage == "00_server" or any(f in ("--port", "--help") or f.startswith("--port=")
+                                   for f in flags):
+        os.execv(path, [path, *flags])
+    with Server(build) as server:
+        say(f"00_server is listening on 127.0.0.1:{server.port} (pid {server.proc.pid})")
+        argv = stage_argv(build, server, stage, extra=flags)
+        say("running: " + " ".join(argv))
+        return in_foreground(argv)
+
+
+def in_foreground(argv):
+    """Runs argv in our own process group, so that Ctrl-C reaches it as typed in
+    the terminal: 02 and 07-09 then stop cleanly and still print their report.
+    A SIGINT or SIGTERM sent to us alone is passed on. Either way we wait for it,
+    then answer 128 + that signal, as a shell would; else its own exit code."""
+    proc = subprocess.Popen(argv, cwd=ROOT, preexec_fn=_die_with_parent)
+    caught = []
+
+    def pass_on(signum, _frame):
+        caught.append(signum)
+        proc.send_signal(signum)  # a no-op once it has exited
+
+    before = {s: signal.signal(s, pass_on) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        code = proc.wait()
+    finally:
+        for s, handler in before.items():
+            signal.signal(s, handler)
+    if caught:
+        return 128 + caught[0]
+    return 128 - code if code < 0 else code
 
 
 def median(values):
