@@ -1,11 +1,14 @@
 """Run ladder stages against one local 00_server and collect their reports.
 
-The engine behind `./ladder bench` (and the tour): it starts 00_server on a
-free loopback port, runs stage binaries with --json, and reads what the server
-itself saw from /stats. Every child runs in its own process group and is killed
-on exit, Ctrl-C or an error, so nothing is left behind.
+The engine behind `./ladder bench` and `./ladder run` (and the tour): it starts
+00_server on a free loopback port, runs stage binaries with --json, and reads
+what the server itself saw from /stats. Every child runs in its own process
+group and is killed on exit, Ctrl-C or an error, so nothing is left behind; only
+the stage of `./ladder run` shares the terminal's group, as if typed there.
 """
 
+import atexit
+import ctypes
 import http.client
 import json
 import os
@@ -52,7 +55,6 @@ def _die_with_parent():
     """In the child, before exec: if this script is killed outright (SIGKILL
     leaves it no time to clean up), the kernel sends the child SIGTERM."""
     try:
-        import ctypes
         ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
     except (OSError, AttributeError):
         pass
@@ -67,7 +69,6 @@ def spawn(argv, **kwargs):
 
 def install_cleanup():
     """Ctrl-C and SIGTERM stop every child before we exit."""
-    import atexit
     atexit.register(_kill_all)
 
     def on_signal(signum, _frame):
@@ -102,9 +103,11 @@ def resolve_stages(build, wanted):
 class Server:
     """A 00_server on a free port for the length of a `with` block."""
 
-    def __init__(self, build, delay_ms, jitter_ms=0, extra=()):
-        argv = [binary(build, "00_server"), "--port", "0", "--delay-ms", str(delay_ms),
-                "--jitter-ms", str(jitter_ms), *extra]
+    def __init__(self, build, delay_ms=None, jitter_ms=0, extra=()):
+        # Without a delay the server keeps its own default (`./ladder run`).
+        delay = ["--delay-ms", str(delay_ms)] if delay_ms is not None else []
+        argv = [binary(build, "00_server"), "--port", "0", *delay, "--jitter-ms", str(jitter_ms),
+                *extra]
         self.workdir = tempfile.mkdtemp(prefix="ladder.")
         # Its stderr goes to a file: it says why it would not start (a bad --fault),
         # and a pipe nobody reads would fill up and stop it.
@@ -190,6 +193,69 @@ def run_stage(build, server, stage, count=None, extra=(), limit_s=None, show_out
     return report
 
 
+# --- ./ladder run ----------------------------------------------------------------------
+
+def say(text):
+    print(f"ladder: {text}", file=sys.stderr)
+
+
+def stage_folders(build):
+    """Every stage the build made, 00_server first, whether or not STAGE_INFO knows it."""
+    root = os.path.join(build, "stages")
+    names = os.listdir(root) if os.path.isdir(root) else []
+    return sorted(n for n in names
+                  if n[:2].isdigit() and n[2:3] == "_" and os.access(binary(build, n), os.X_OK))
+
+
+def find_stage(build, wanted):
+    """'01' or '01_blocking' -> the built stage, 00_server included."""
+    built = stage_folders(build)
+    match = [s for s in built if s.startswith(wanted + "_") or s == wanted]
+    if not match:
+        say(f"no stage {wanted}; the stages are: {' '.join(built)}")
+        sys.exit(2)
+    return match[0]
+
+
+def run_by_hand(build, stage, flags):
+    """`./ladder run NN [flags]`: one stage against a server of its own, in the
+    terminal as a student would type it; returns the command's exit code."""
+    path = binary(build, stage)
+    # The server itself, a stage pointed at a server of the user's own, or --help:
+    # nothing to start, the binary takes our place.
+    if stage == "00_server" or any(f in ("--port", "--help") or f.startswith("--port=")
+                                   for f in flags):
+        os.execv(path, [path, *flags])
+    with Server(build) as server:
+        say(f"00_server is listening on 127.0.0.1:{server.port} (pid {server.proc.pid})")
+        argv = stage_argv(build, server, stage, extra=flags)
+        say("running: " + " ".join(argv))
+        return in_foreground(argv)
+
+
+def in_foreground(argv):
+    """Runs argv in our own process group, so that Ctrl-C reaches it as typed in
+    the terminal: 02 and 07-09 then stop cleanly and still print their report.
+    A SIGINT or SIGTERM sent to us alone is passed on. Either way we wait for it,
+    then answer 128 + that signal, as a shell would; else its own exit code."""
+    proc = subprocess.Popen(argv, cwd=ROOT, preexec_fn=_die_with_parent)
+    caught = []
+
+    def pass_on(signum, _frame):
+        caught.append(signum)
+        proc.send_signal(signum)  # a no-op once it has exited
+
+    before = {s: signal.signal(s, pass_on) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        code = proc.wait()
+    finally:
+        for s, handler in before.items():
+            signal.signal(s, handler)
+    if caught:
+        return 128 + caught[0]
+    return 128 - code if code < 0 else code
+
+
 def median(values):
     return statistics.median(values) if values else float("nan")
 
@@ -253,97 +319,3 @@ def bench(build, stages, count, delay_ms, repeat, extra=()):
         if any("skipped" in r for r in runs[s]):
             print(f"{s}: skipped: {runs[s][0]['skipped']}")
     return rows
-
-
-def positive(text):
-    value = int(text)
-    if value < 1:
-        raise ValueError(text)
-    return value
-
-
-def non_negative(text):
-    value = int(text)
-    if value < 0:
-        raise ValueError(text)
-    return value
-
-
-positive.__name__ = "a whole number >= 1"
-non_negative.__name__ = "a whole number >= 0"
-
-
-def main(argv):
-    import argparse
-    import tour
-    parser = argparse.ArgumentParser(prog="ladder")
-    parser.add_argument("--build", default=os.path.join(ROOT, "build"))
-    sub = parser.add_subparsers(dest="command", required=True)
-
-    t = sub.add_parser("tour", help="run every stage in order, then compare them")
-    t.add_argument("--count", type=positive, default=tour.PRESETS["class"][0])
-    t.add_argument("--delay-ms", type=non_negative, default=tour.PRESETS["class"][1])
-    t.add_argument("--timeout-ms", type=positive, help="passed to every stage")
-    t.add_argument("--no-pause", action="store_true", help="never wait for Enter between stages")
-
-    c = sub.add_parser("compare", help="the tour's runs without the walkthrough, for a teacher")
-    c.add_argument("--stages", help="e.g. 01,05,07 (default: every crawler stage built)")
-    c.add_argument("--preset", choices=sorted(tour.PRESETS), default="class",
-                   help="class: 10 pages x 300 ms; c10k: 10,000 pages x 1 s")
-    c.add_argument("--count", type=positive, help="pages (overrides the preset)")
-    c.add_argument("--delay-ms", type=non_negative, help="server delay (overrides the preset)")
-    c.add_argument("--jitter-ms", type=non_negative, default=0)
-    c.add_argument("--repeat", type=positive, default=1, help="median of N runs")
-    c.add_argument("--fault", metavar="MODE",
-                   help="every page goes wrong this way: 00_server --fault MODE (notes/00_server.md)")
-    c.add_argument("--timeout-ms", type=positive,
-                   help="passed to every stage (with --fault stall: 1000 unless given)")
-    c.add_argument("--json", metavar="FILE", help="write every result as JSON")
-    c.add_argument("--svg", metavar="FILE", help="write a bar chart of wall time and memory")
-
-    tl = sub.add_parser("timeline", help="draw when each page connected, waited and read")
-    tl.add_argument("--stages", help="e.g. 01,03,05,07 (default: every crawler stage built)")
-    tl.add_argument("--count", type=positive, default=20)
-    tl.add_argument("--delay-ms", type=non_negative, default=200)
-    tl.add_argument("--svg", metavar="FILE")
-    tl.add_argument("--html", metavar="FILE", help="the SVG in a self-contained page with hover details")
-    tl.add_argument("--text", action="store_true", help="draw the lanes with characters here")
-
-    b = sub.add_parser("bench", help="run stages alternately and print medians and ratios")
-    b.add_argument("stages", nargs="+", help="stage numbers, e.g. 05 07")
-    b.add_argument("--count", type=positive, default=10)
-    b.add_argument("--delay-ms", type=non_negative, default=300)
-    b.add_argument("--repeat", type=positive, default=3)
-    b.add_argument("--selector", choices=["epoll", "poll", "select"])
-    args = parser.parse_args(argv)
-    install_cleanup()
-
-    if args.command == "tour":
-        pause = sys.stdout.isatty() and sys.stdin.isatty() and not args.no_pause
-        extra = ("--timeout-ms", str(args.timeout_ms)) if args.timeout_ms else ()
-        return tour.tour(args.build, args.count, args.delay_ms, pause, extra)
-    if args.command == "compare":
-        count, delay = tour.PRESETS[args.preset]
-        wanted = args.stages.split(",") if args.stages else [
-            s for s in available_stages(args.build) if STAGE_INFO[s][1] != "demo"]
-        return tour.compare(args.build, resolve_stages(args.build, wanted),
-                            args.count or count,
-                            delay if args.delay_ms is None else args.delay_ms,
-                            args.jitter_ms, args.repeat,
-                            args.preset if args.count is None and args.delay_ms is None else None,
-                            args.json, args.svg, args.fault, args.timeout_ms)
-    if args.command == "timeline":
-        import timeline
-        wanted = args.stages.split(",") if args.stages else [
-            s for s in available_stages(args.build) if STAGE_INFO[s][1] != "demo"]
-        return timeline.timeline(args.build, resolve_stages(args.build, wanted), args.count,
-                                 args.delay_ms, args.svg, args.html, args.text,
-                                 os.path.join(args.build, "trace"))
-    extra = ("--selector", args.selector) if args.selector else ()
-    rows = bench(args.build, resolve_stages(args.build, args.stages), args.count,
-                 args.delay_ms, args.repeat, extra)
-    return 0 if all(r["ok"] == args.count for r in rows) else 1
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))

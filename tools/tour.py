@@ -6,9 +6,11 @@ the *server* saw them, memory) and a bar chart of wall time.
 """
 
 import datetime
+import json
 import math
 import os
 import platform
+import statistics
 import sys
 import time
 import xml.sax.saxutils as sax
@@ -271,8 +273,6 @@ def measure(build, server, stage, count, delay_ms, progress, extra=()):
 
 def compare(build, stages, count, delay_ms, jitter_ms, repeat, preset, json_path, svg_path,
             fault=None, timeout_ms=None):
-    import json
-    import statistics
     progress = Progress()
     reports = []
     # A stalled page costs a stage its whole --timeout-ms (10 s by default), and

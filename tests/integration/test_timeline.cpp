@@ -110,7 +110,7 @@ TEST(Trace, EventDrivenStagesWaitForEveryPageAtOnce) {
 
 TEST(Timeline, DrawsAPanelPerStageAndALanePerPage) {
     std::string svg = temp_path("t.svg"), html = temp_path("t.html");
-    auto r = run({"/usr/bin/env", "python3", source_root() + "/tools/runner.py", "--build",
+    auto r = run({"/usr/bin/env", "python3", source_root() + "/tools/ladder_cli.py", "--build",
                   build_root(), "timeline", "--stages", "01,05", "--count", "4", "--delay-ms", "50",
                   "--svg", svg, "--html", html, "--text"},
                  120s);
