@@ -186,10 +186,12 @@ void Server::accept_clients() {
         c->id = ++accepted_total_;
         try {
             selector_->add(fd, EVENT_READ, c.get());
-        } catch (const std::exception& e) { // e.g. the kernel's limit on watched fds
+        } catch (const std::exception& e) { // e.g. select's FD_SETSIZE, the kernel's limit
             ++stats_.handler_errors;
-            std::fprintf(stderr, "00_server: cannot watch a new connection (%s); closed it\n",
-                         e.what());
+            if (e.what() != last_watch_error_) // said once, not once per client
+                std::fprintf(stderr, "00_server: cannot watch new connections (%s); closing them\n",
+                             e.what());
+            last_watch_error_ = e.what();
             continue; // c's destructor closes the socket
         }
         set_timer(*c, c->accepted_at + milliseconds(config_.idle_ms));

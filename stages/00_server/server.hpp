@@ -99,6 +99,7 @@ class Server {
 
     ServerConfig config_;
     Site site_; // the linked site, made from config_
+    std::string last_watch_error_; // why the last new connection could not be watched
     Fault fault_ = Fault::none; // config_.fault
     std::unique_ptr<Selector> selector_;
     StopSignals signals_;

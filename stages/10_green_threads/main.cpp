@@ -49,6 +49,8 @@ int crawl(const Endpoint& server, const ClientOptions& options, const std::strin
             try {
                 Page p = fetch_page(server, page_path(page), timeout, &times);
                 report.page_ok(page, p.status, p.bytes, times);
+            } catch (const SelectorLimitError&) {
+                throw; // not this page's failure: the whole run's (one line, from main)
             } catch (const TimeoutError& e) { // 01 says which call; the page says why
                 report.page_failed(page,
                                    std::string(e.what()) + " after " +

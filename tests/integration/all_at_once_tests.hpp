@@ -90,6 +90,7 @@ inline bool can_open_fds(rlim_t n) {
 }
 
 TEST_P(AllAtOnce, SelectStopsAtFd1024WithOneLine) {
+    if (!has_selector()) GTEST_SKIP() << GetParam() << " has no --selector";
     if (!can_open_fds(1100)) GTEST_SKIP() << "the fd limit is below 1100 here";
     Server server({"--delay-ms", "50"});
     auto r = run({stage(), "--port", server.port_arg(), "--count", "2000", "--selector", "select",
@@ -103,6 +104,7 @@ TEST_P(AllAtOnce, SelectStopsAtFd1024WithOneLine) {
 }
 
 TEST_P(AllAtOnce, PollAndEpollFetch2000PagesAtOnce) {
+    if (!has_selector()) GTEST_SKIP() << GetParam() << " has no --selector";
     if (!can_open_fds(2100)) GTEST_SKIP() << "the fd limit is below 2100 here";
     Server server({"--delay-ms", "100"});
     for (std::string backend : {"poll", "epoll"}) {
