@@ -217,9 +217,12 @@ void Server::on_readable(Conn& c) {
 }
 
 void Server::handle_answer(Conn& c, Answer answer) {
-    if (answer.kind == Answer::Kind::now) { // an error: 400, 405, 414 or 431
+    if (answer.kind == Answer::Kind::now) { // an error: 400, 404, 405, 414 or 431
         ++stats_.bad_requests;
-        c.linger = true; // the rest of a bad request may still be arriving
+        // The rest of a bad request may still be arriving; after a whole GET
+        // head (a 404) nothing is, and lingering would keep a finished
+        // connection open, counted, until the client closes.
+        c.linger = !c.parser.done() || c.parser.request().method != "GET";
         return respond(c, answer.status, answer.reason, answer.body);
     }
     c.path = answer.path;

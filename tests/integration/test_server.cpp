@@ -186,6 +186,22 @@ TEST(Server, MalformedRequestGets400) {
     EXPECT_EQ(server.stats()["bad_requests"], 4);
 }
 
+TEST(Server, ADeadLinkIsClosedAsSoonAsItsAnswerIsWritten) {
+    // A whole GET head has nothing behind it: the server must not linger on a
+    // 404 until the client closes, or /stats counts a finished connection as
+    // open (08's crawl saw "peak 5 for 4 workers").
+    Server server({"--delay-ms", "0"});
+    ladder::Fd s = connect_to(server.port());
+    ladder::send_all_blocking(s.get(), "GET /site/999999 HTTP/1.0\r\n\r\n", Clock::now() + 5s);
+    std::string bytes;
+    char buf[4096];
+    while (std::size_t n = ladder::recv_blocking(s.get(), buf, Clock::now() + 5s))
+        bytes.append(buf, n);
+    EXPECT_NE(bytes.find(" 404 "), std::string::npos) << bytes;
+    auto st = server.stats(); // our socket is still open: only the server may have closed
+    EXPECT_EQ(st["open_connections"], 1) << st.dump(); // the /stats request itself
+}
+
 TEST(Server, HugeHeadersGet431) {
     Server server({"--delay-ms", "0"});
     std::string req = "GET / HTTP/1.1\r\nX-Big: " + std::string(20000, 'a') + "\r\n\r\n";
