@@ -96,8 +96,9 @@ void LoopWatch::listed(bool ready, LoopEntry entry) {
 }
 
 void LoopWatch::selected(const Timeout& allowed) {
+    selected_at_ = Clock::now();
     if (!recording()) return;
-    double slept = ms_between(turn_start_, Clock::now());
+    double slept = ms_between(turn_start_, selected_at_);
     turn_["slept_ms"] = rounded(slept);
     if (!allowed) {
         turn_["timeout_ms"] = nullptr;
@@ -139,6 +140,18 @@ void LoopWatch::step_ended() {
     nlohmann::json j = as_json(running_);
     j["ms"] = rounded(ms);
     push_limited(turn_, "steps", std::move(j));
+}
+
+void LoopWatch::ran_together(const std::vector<LoopEntry>& steps) {
+    double ms = ms_between(selected_at_, Clock::now());
+    if (slow_step_ms_ > 0 && ms > slow_step_ms_ && ++slow_steps_)
+        std::fprintf(stderr,
+                     "%s: slow turn: the callbacks of %zu ready fds held the loop for %.0f ms "
+                     "(--slow-step-ms %.0f): every other page waited that long\n",
+                     stage_.c_str(), steps.size(), ms, slow_step_ms_);
+    if (!recording()) return;
+    for (const LoopEntry& e : steps) push_limited(turn_, "steps", as_json(e));
+    turn_["steps_ms"] = rounded(ms);
 }
 
 void LoopWatch::turn_ended(std::size_t waiting, std::size_t ready) {

@@ -22,6 +22,7 @@
 #include <cstdio>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -70,6 +71,9 @@ class LoopWatch {
     void timer_fired(LoopEntry entry);
     void step_began(LoopEntry entry);
     void step_ended();
+    // Or, where the loop has no hooks (05, 06: watched_selector.hpp): the
+    // callbacks of the selector's answer ran back to back, timed as one.
+    void ran_together(const std::vector<LoopEntry>& steps);
     void turn_ended(std::size_t waiting, std::size_t ready);
 
   private:
@@ -80,7 +84,7 @@ class LoopWatch {
     long max_turns_ = 0, recorded_ = 0, slow_steps_ = 0;
     std::uint64_t turns_ = 0;
     double slow_step_ms_ = 0;
-    Clock::time_point start_ = Clock::now(), turn_start_{}, step_start_{};
+    Clock::time_point start_ = Clock::now(), turn_start_{}, selected_at_{}, step_start_{};
     LoopEntry running_;
     nlohmann::json turn_; // the turn being recorded
 };

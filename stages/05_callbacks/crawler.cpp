@@ -30,6 +30,11 @@ void Crawler::fetch() {
     }
 }
 
+std::string Crawler::name() const {
+    return "page " + std::to_string(page_) +
+           (callback_ == &Crawler::on_connected ? " on_connected" : " on_readable");
+}
+
 void Crawler::on_event(unsigned events) {
     // Our caller is the event loop, which knows nothing about pages: an error
     // thrown out of here would reach no one who could handle it. So every

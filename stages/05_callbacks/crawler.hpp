@@ -40,6 +40,8 @@ class Crawler {
     void time_out();
 
     bool done() const noexcept { return done_; }
+    // What --trace-loop calls it (watched_selector.hpp): "page 3 on_readable".
+    std::string name() const;
     Clock::time_point deadline() const noexcept { return deadline_; }
 
   private:

@@ -10,6 +10,7 @@
 #include "page.hpp"
 #include "report.hpp"
 #include "selector.hpp"
+#include "watched_selector.hpp"
 
 #include <chrono>
 #include <cstddef>
@@ -65,12 +66,16 @@ int main(int argc, char** argv) {
     add_selector_flag(cli, backend);
     cli.flag("--edge-triggered", &edge_triggered,
              "epoll reports a socket once per arrival, not while bytes remain (notes/05, ex. 4)");
+    LoopWatchOptions watching; // watched_selector.hpp: not part of the lesson
+    add_loop_watch_flags(cli, watching);
     cli.parse(argc, argv);
     if (edge_triggered && backend != "epoll") cli.fail("--edge-triggered needs --selector epoll");
 
     Endpoint server = require_server("05_callbacks", options);
     raise_fd_limit(); // one socket per page: 10,000 pages need 10,000 fds
-    auto selector = make_selector(backend, edge_triggered ? Trigger::edge : Trigger::level);
+    auto selector = watch_selector(
+        make_selector(backend, edge_triggered ? Trigger::edge : Trigger::level), "05_callbacks",
+        watching, [](const SelectorKey& key) { return static_cast<Crawler*>(key.data)->name(); });
     Report report("05_callbacks", options);
     Crawl crawl{*selector, server, report, std::chrono::milliseconds(options.timeout_ms),
                 options.count};

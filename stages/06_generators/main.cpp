@@ -12,6 +12,7 @@
 #include "page.hpp"
 #include "report.hpp"
 #include "selector.hpp"
+#include "watched_selector.hpp"
 #include "yield_from.hpp"
 
 #include <chrono>
@@ -35,11 +36,19 @@ int main(int argc, char** argv) {
     add_selector_flag(cli, backend);
     cli.flag("--plain-yield", &plain_yield,
              "the seed's first step (4.4): fetch yields Futures itself, no yield from");
+    LoopWatchOptions watching; // watched_selector.hpp: not part of the lesson
+    add_loop_watch_flags(cli, watching);
     cli.parse(argc, argv);
 
     Endpoint server = require_server("06_generators", options);
     raise_fd_limit(); // one socket per page: 10,000 pages need 10,000 fds
-    auto selector = make_selector(backend);
+    // On the recording, a key is named after the callback that will run for
+    // it: 06 waits for WRITE only while it connects (fetch.cpp).
+    auto selector = watch_selector(make_selector(backend), "06_generators", watching,
+                                   [](const SelectorKey& key) -> std::string {
+                                       return key.events & EVENT_WRITE ? "on_connected"
+                                                                       : "on_readable";
+                                   });
     Report report("06_generators", options);
     std::chrono::milliseconds timeout(options.timeout_ms);
 

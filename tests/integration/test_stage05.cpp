@@ -2,11 +2,17 @@
 // The behaviour tests are shared with 06 and 07 (all_at_once_tests.hpp): same
 // behaviour, other code. Below them, what only 05 has: --edge-triggered.
 #include "all_at_once_tests.hpp"
+#include "loop_recording_tests.hpp"
 
 using all_at_once::AllAtOnce;
+using loop_recording::LoopRecording;
 
 INSTANTIATE_TEST_SUITE_P(Stage05, AllAtOnce, ::testing::Values("05_callbacks"),
                          [](const auto& info) { return info.param; });
+INSTANTIATE_TEST_SUITE_P(Stage05, LoopRecording,
+                         ::testing::Values(loop_recording::LoopStage{"05_callbacks", "page ",
+                                                                     false}),
+                         loop_recording::loop_stage_name);
 
 #include <algorithm>
 #include <string>

@@ -4,13 +4,19 @@
 // below run its first step too (--plain-yield, §4.4), through the same failures.
 // Future, Task and the trampoline have unit tests of their own: tests/unit/test_generators.cpp.
 #include "all_at_once_tests.hpp"
+#include "loop_recording_tests.hpp"
 
 #include <cstdio>
 
 using all_at_once::AllAtOnce;
+using loop_recording::LoopRecording;
 
 INSTANTIATE_TEST_SUITE_P(Stage06, AllAtOnce, ::testing::Values("06_generators"),
                          [](const auto& info) { return info.param; });
+INSTANTIATE_TEST_SUITE_P(Stage06, LoopRecording,
+                         ::testing::Values(loop_recording::LoopStage{"06_generators", "on_",
+                                                                     false}),
+                         loop_recording::loop_stage_name);
 
 namespace {
 

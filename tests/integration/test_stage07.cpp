@@ -3,6 +3,7 @@
 // behaviour, other code. Below them, what only 07 reports: its coroutine frames.
 // Task, the loop and gather have unit tests of their own: tests/unit/test_coroutines.cpp.
 #include "all_at_once_tests.hpp"
+#include "loop_recording_tests.hpp"
 
 #include <signal.h>
 
@@ -10,9 +11,14 @@
 #include <sstream>
 
 using all_at_once::AllAtOnce;
+using loop_recording::LoopRecording;
 
 INSTANTIATE_TEST_SUITE_P(Stage07, AllAtOnce, ::testing::Values("07_coroutines"),
                          [](const auto& info) { return info.param; });
+INSTANTIATE_TEST_SUITE_P(Stage07, LoopRecording,
+                         ::testing::Values(loop_recording::LoopStage{"07_coroutines", "fetch:",
+                                                                     true}),
+                         loop_recording::loop_stage_name);
 
 namespace {
 
@@ -64,63 +70,6 @@ TEST(Stage07, AThousandPagesWaitSideBySide) {
 }
 
 // --- watching the loop (07_coroutines/watch.hpp) ---------------------------------------------
-
-namespace {
-std::vector<nlohmann::json> json_lines(const std::string& path) {
-    std::vector<nlohmann::json> lines;
-    std::istringstream in(slurp(path));
-    for (std::string line; std::getline(in, line);)
-        if (!line.empty()) lines.push_back(nlohmann::json::parse(line));
-    return lines;
-}
-} // namespace
-
-TEST(Stage07, TheLoopRecordingShowsEveryPageTheServerSawParkAndWake) {
-    std::string server_trace = temp_path("server.jsonl"), loop = temp_path("loop07.jsonl");
-    Server server({"--delay-ms", "100", "--trace", server_trace});
-    auto r = run({stage07, "--port", server.port_arg(), "--count", "5", "--json", "--quiet",
-                  "--trace-loop", loop});
-    ASSERT_EQ(r.exit_code, 0) << r.err;
-    auto lines = json_lines(loop);
-    ASSERT_GE(lines.size(), 3u);
-    EXPECT_EQ(lines.front()["type"], "header");
-    EXPECT_EQ(lines.back()["type"], "end");
-    // Every fd that became readable (an answer) had parked for write (its
-    // connect) in an earlier turn, then for read, and ran a step when it woke.
-    std::set<int> connected, answered, parked_for_read;
-    for (const auto& t : lines) {
-        if (t["type"] != "turn") continue;
-        for (const auto& w : t["waiting"]) {
-            EXPECT_NE(w["who"].get<std::string>().find("fetch:"), std::string::npos) << w;
-            if (w["for"] == "write") connected.insert(w["fd"].get<int>());
-            if (w["for"] == "read") parked_for_read.insert(w["fd"].get<int>());
-        }
-        for (const auto& f : t["fds"])
-            if (f["events"] == "r") answered.insert(f["fd"].get<int>());
-        EXPECT_EQ(t["steps"].size(), t["fds"].size()) << t; // each woken page ran one step
-    }
-    // The server's own trace: one connection per page, each answered.
-    int served = 0;
-    std::istringstream in(slurp(server_trace));
-    for (std::string line; std::getline(in, line);)
-        if (line.find("\"written\"") != std::string::npos) ++served;
-    EXPECT_EQ(served, 5);
-    EXPECT_EQ(answered.size(), 5u);
-    EXPECT_EQ(parked_for_read, answered);
-    EXPECT_EQ(connected, answered);
-}
-
-TEST(Stage07, TheRecordingStopsAtTraceLoopTurns) {
-    std::string loop = temp_path("loop07_bounded.jsonl");
-    Server server({"--delay-ms", "50"});
-    auto r = run({stage07, "--port", server.port_arg(), "--count", "3", "--quiet", "--trace-loop",
-                  loop, "--trace-loop-turns", "1"});
-    ASSERT_EQ(r.exit_code, 0) << r.err;
-    auto lines = json_lines(loop);
-    ASSERT_EQ(lines.size(), 3u); // header, one turn, end
-    EXPECT_EQ(lines[2]["recorded"], 1);
-    EXPECT_GT(lines[2]["turns"].get<int>(), 1); // the loop went on; the file did not
-}
 
 TEST(Stage07, TheTaskViewShowsWhoAwaitsWhomThenTheCrawlCarriesOn) {
     Server server({"--delay-ms", "400"});
