@@ -1,6 +1,7 @@
 #include "demos.hpp"
 #include "cpu_job.hpp"
 #include "page.hpp"
+#include "switch_cost.hpp"
 #include "01_blocking/fetch.hpp"
 #include "03_thread_pool/thread_cost.hpp"
 #include "07_coroutines/crawl.hpp"
@@ -409,6 +410,7 @@ Task<DemoResult> choose_demo(DemoContext& ctx) {
     Task<Page> fetching = fetch(nowhere, "/", Clock::now());
     std::size_t page_bytes = frame_stats.bytes - before - frame_bytes;
     long stack_kb = default_thread_stack_kb();
+    SwitchCosts handover = measure_switch_costs(); // seed 001: one switch, three ways
     double thread_us = co_await thread_round_trip_us(ctx.threads, 1000);
     double process_us = co_await process_round_trip_us(ctx.processes, 200);
 
@@ -454,11 +456,20 @@ Task<DemoResult> choose_demo(DemoContext& ctx) {
         say(ctx, "  %-22s %-42s %s\n", rules[i].work, rules[i].use, row[i]);
         rows.push_back({{"work", rules[i].work}, {"use", rules[i].use}, {"measured", row[i]}});
     }
+    say(ctx,
+        "  handing control to a piece of work and back: a kernel thread %.0f ns, a coroutine "
+        "%.1f ns, a callback %.1f ns (one thread round trip = ~%.0f coroutine ones)\n",
+        handover.thread_ns, handover.coroutine_ns, handover.callback_ns,
+        handover.thread_ns / handover.coroutine_ns);
     r.numbers = {{"rows", rows},
                  {"frame_bytes", frame_bytes},
                  {"page_frame_bytes", page_bytes},
                  {"thread_stack_kb", stack_kb},
                  {"thread_round_trip_us", std::round(thread_us)},
+                 {"switch_ns",
+                  {{"thread", std::round(handover.thread_ns)},
+                   {"coroutine", std::round(handover.coroutine_ns * 10) / 10},
+                   {"callback", std::round(handover.callback_ns * 10) / 10}}},
                  {"process_round_trip_us", std::round(process_us)},
                  {"threads_speedup", std::round(threads_x * 100) / 100},
                  {"processes_speedup", std::round(processes_x * 100) / 100}};

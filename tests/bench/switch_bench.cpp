@@ -1,21 +1,18 @@
 // What one switch costs: a fiber switch with ucontext (stage 10's), with
-// Boost.Context when it is installed, a C++20 coroutine resume (stage 07's
-// kind), and a kernel thread switch. Each measures a ping-pong — there and
-// back, N times — and prints nanoseconds per one-way switch, median of 5.
+// Boost.Context when it is installed, beside the three of
+// common/switch_cost.hpp (09's `choose` prints those): a C++20 coroutine
+// resume (07's kind), a kernel thread switch and a callback call (05's kind).
+// Each measures a ping-pong — there and back, N times — and prints
+// nanoseconds per one-way switch (half a round trip), median of 5.
 //
 //   build/tests/bench/switch_bench            (a benchmark, never run by meson test)
-#include <pthread.h>
-#include <sched.h>
+#include "switch_cost.hpp"
+
 #include <signal.h>
 #include <ucontext.h>
 
-#include <algorithm>
-#include <chrono>
-#include <coroutine>
 #include <cstdio>
-#include <functional>
-#include <semaphore>
-#include <thread>
+#include <utility>
 #include <vector>
 
 #ifdef LADDER_HAVE_BOOST_CONTEXT
@@ -24,19 +21,9 @@
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
-// Runs `round_trips(n)` five times; ns per one-way switch (two per round trip), median.
-double ns_per_switch(long n, const std::function<void(long)>& round_trips) {
-    std::vector<double> runs;
-    for (int i = 0; i < 5; ++i) {
-        auto start = Clock::now();
-        round_trips(n);
-        runs.push_back(std::chrono::duration<double, std::nano>(Clock::now() - start).count() /
-                       (2.0 * static_cast<double>(n)));
-    }
-    std::sort(runs.begin(), runs.end());
-    return runs[2];
+// ns per one-way switch: half a round trip (common/switch_cost.hpp), median of 5.
+double ns_per_switch(long n, void (*round_trips)(long)) {
+    return ladder::median_ns_per_round_trip(n, round_trips) / 2;
 }
 
 // --- ucontext: swapcontext saves and restores the signal mask: a syscall per switch
@@ -73,58 +60,12 @@ void boost_round_trips(long n) {
 }
 #endif
 
-// --- a C++20 coroutine that suspends forever: resume() in, co_await out
-struct Endless {
-    struct promise_type {
-        Endless get_return_object() {
-            return {std::coroutine_handle<promise_type>::from_promise(*this)};
-        }
-        std::suspend_always initial_suspend() noexcept { return {}; }
-        std::suspend_always final_suspend() noexcept { return {}; }
-        void return_void() {}
-        void unhandled_exception() {}
-    };
-    std::coroutine_handle<promise_type> handle;
-};
-Endless endless() {
-    for (;;) co_await std::suspend_always{};
-}
-void coroutine_round_trips(long n) {
-    Endless c = endless();
-    for (long i = 0; i < n; ++i) c.handle.resume();
-    c.handle.destroy();
-}
-
-// --- two kernel threads on one core, handing a turn back and forth
-bool pin_to_cpu0() {
-    cpu_set_t one;
-    CPU_ZERO(&one);
-    CPU_SET(0, &one);
-    return pthread_setaffinity_np(pthread_self(), sizeof one, &one) == 0;
-}
-void thread_round_trips(long n) {
-    std::binary_semaphore ping{0}, pong{0};
-    std::thread other([&] {
-        pin_to_cpu0();
-        for (long i = 0; i < n; ++i) {
-            ping.acquire();
-            pong.release();
-        }
-    });
-    for (long i = 0; i < n; ++i) {
-        ping.release();
-        pong.acquire();
-    }
-    other.join();
-}
-
 } // namespace
 
 int main() {
-    bool pinned = pin_to_cpu0(); // both sides on one core: every hand-over is a real switch
     std::printf("%-44s %10s\n", "one switch (median of 5 ping-pong runs)", "ns");
     std::printf("%-44s %10.1f\n", "C++20 coroutine resume/suspend (07's kind)",
-                ns_per_switch(20'000'000, coroutine_round_trips));
+                ns_per_switch(20'000'000, ladder::coroutine_round_trips));
 #ifdef LADDER_HAVE_BOOST_CONTEXT
     std::printf("%-44s %10.1f\n", "Boost.Context fiber (fcontext)",
                 ns_per_switch(10'000'000, boost_round_trips));
@@ -136,6 +77,8 @@ int main() {
                 ns_per_switch(1'000'000, ucontext_round_trips));
     std::printf("%-44s %10.1f\n", "  of which: the sigprocmask syscall",
                 ns_per_switch(1'000'000, sigprocmask_calls));
-    std::printf("%-44s %10.1f%s\n", "kernel thread switch (semaphores, one core)",
-                ns_per_switch(200'000, thread_round_trips), pinned ? "" : "  (not pinned)");
+    std::printf("%-44s %10.1f\n", "kernel thread switch (semaphores, one core)",
+                ns_per_switch(200'000, ladder::thread_round_trips));
+    std::printf("%-44s %10.1f\n", "a callback called and returning (05's kind)",
+                ns_per_switch(20'000'000, ladder::callback_round_trips));
 }

@@ -248,6 +248,12 @@ TEST(Stage09, ChooseMeasuresEachRowOfTheRuleOfThumb) {
     EXPECT_GT(n["thread_round_trip_us"].get<double>(), 0.0) << n.dump();
     EXPECT_GT(n["process_round_trip_us"].get<double>(), 0.0) << n.dump();
     EXPECT_GT(n["frame_bytes"].get<int>(), 0) << n.dump();
+    // Seed 001's claim, measured: a thread hand-over goes through the kernel's
+    // scheduler (two switches); a coroutine resume is an indirect call.
+    const auto& sw = n["switch_ns"];
+    for (const char* way : {"thread", "coroutine", "callback"})
+        EXPECT_GT(sw[way].get<double>(), 0.0) << n.dump();
+    EXPECT_GT(sw["thread"].get<double>(), sw["coroutine"].get<double>()) << n.dump();
     // Without the cpu demo, choose timed a small run of its own.
     EXPECT_GT(n["threads_speedup"].get<double>(), 0.0) << n.dump();
     EXPECT_GT(n["processes_speedup"].get<double>(), 0.0) << n.dump();
