@@ -1,16 +1,17 @@
 """The command line behind `./ladder`: parses it and calls into the libraries.
 
-    python3 tools/ladder_cli.py [--build DIR] tour|compare|timeline|bench|run ...
+    python3 tools/ladder_cli.py [--build DIR] tour|compare|timeline|loop|bench|run ...
 
 It imports the libraries and none of them imports it; they import only
-downward: tour uses timeline and runner, timeline uses runner, runner only the
-standard library.
+downward: tour uses timeline and runner, loop_stepper uses timeline and runner,
+timeline uses runner, runner only the standard library.
 """
 
 import argparse
 import os
 import sys
 
+import loop_stepper
 import runner
 import timeline
 import tour
@@ -68,6 +69,17 @@ def parser():
     tl.add_argument("--html", metavar="FILE", help="the SVG in a self-contained page with hover details")
     tl.add_argument("--text", action="store_true", help="draw the lanes with characters here")
 
+    lp = sub.add_parser("loop", help="step through one stage's event loop, turn by turn",
+                        description="Runs stage NN (05-09) with --trace-loop against a local "
+                        "00_server and shows every turn of its loop. Our flags, anywhere after "
+                        "NN: --html FILE (a page to step through) or --text (one block per "
+                        "turn), --delay-ms D (the server's, default "
+                        f"{loop_stepper.DEFAULT_DELAY_MS}). Every other flag goes to the stage "
+                        f"(--count {loop_stepper.DEFAULT_COUNT} unless given).")
+    lp.add_argument("stage", help="its number, e.g. 07")
+    lp.add_argument("flags", nargs=argparse.REMAINDER,
+                    help="--html FILE | --text, --delay-ms D, and the stage's own flags")
+
     b = sub.add_parser("bench", help="run stages alternately and print medians and ratios")
     b.add_argument("stages", nargs="+", help="stage numbers, e.g. 05 07")
     b.add_argument("--count", type=positive, default=10)
@@ -108,6 +120,8 @@ def main(argv):
         return timeline.timeline(args.build, crawler_stages(args.build, args.stages), args.count,
                                  args.delay_ms, args.svg, args.html, args.text,
                                  os.path.join(args.build, "trace"))
+    if args.command == "loop":
+        return loop_stepper.loop(args.build, args.stage, args.flags, os.path.join(args.build, "loop"))
     if args.command == "run":
         return runner.run_by_hand(args.build, runner.find_stage(args.build, args.stage), args.flags)
     extra = ("--selector", args.selector) if args.selector else ()

@@ -155,6 +155,19 @@ def stage_argv(build, server, stage, count=None, extra=()):
     return argv + list(extra)
 
 
+def finish(proc, limit_s=None):
+    """Waits for a spawned child (its group killed after limit_s); returns its
+    (stdout, stderr) as communicate() does, stderr ending "killed after N s" then."""
+    try:
+        out, err = proc.communicate(timeout=limit_s)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        out, err = proc.communicate()
+        err = (err or "") + f"\nkilled after {limit_s} s"
+    _children.remove(proc)
+    return out, err or ""
+
+
 def run_stage(build, server, stage, count=None, extra=(), limit_s=None, show_output=False):
     """Runs one stage; returns its JSON report plus what the server saw.
 
@@ -171,14 +184,7 @@ def run_stage(build, server, stage, count=None, extra=(), limit_s=None, show_out
     if os.path.exists(report_file):
         os.remove(report_file)
     proc = spawn(argv, stdout=pipe, stderr=pipe, text=True, env=env, cwd=ROOT)
-    err = ""
-    try:
-        _, err = proc.communicate(timeout=limit_s)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        _, err = proc.communicate()
-        err = (err or "") + f"\nkilled after {limit_s} s"
-    _children.remove(proc)
+    _, err = finish(proc, limit_s)
     try:
         with open(report_file) as f:
             report = json.load(f)

@@ -20,6 +20,7 @@ SEGMENTS = [  # (name, from, to, colour, text character)
     ("reading", "first_byte_ms", "done_ms", "#3a9a4a", "="),
 ]
 FAILED_COLOUR = "#c0392b"
+IN_FLIGHT = ("in flight", "#9a9a9a", "~")
 MAX_LANES = 100      # above this, lanes are sampled (and the chart says so)
 MAX_TEXT_LANES = 40
 
@@ -75,6 +76,9 @@ def segments(page):
         start, end = page.get(a), page.get(b)
         if start is not None and end is not None and end >= start:
             out.append((name, start, end, colour, char))
+    # 08 and 09 fetch through helpers that note only a page's start and end.
+    if not out and page.get("ok") and page.get("done_ms") is not None:
+        out.append((IN_FLIGHT[0], page.get("start_ms") or 0, page["done_ms"], *IN_FLIGHT[1:]))
     if not page.get("ok"):
         start = page.get("start_ms") or 0
         end = page.get("done_ms") if page.get("done_ms") is not None else start
@@ -150,18 +154,25 @@ def svg(traces, title, server_waits=None):
                  'time since the stage started (ms)</text>')
     y += 50
     legend_x = left
-    for name, _, _, colour, _ in SEGMENTS + [("failed", None, None, FAILED_COLOUR, "x")]:
+    legend = SEGMENTS + [("failed", None, None, FAILED_COLOUR, "x")]
+    if any(seg[0] == IN_FLIGHT[0] for t in traces for page in t[2] for seg in segments(page)):
+        legend.append((IN_FLIGHT[0], None, None, IN_FLIGHT[1], IN_FLIGHT[2]))
+    for name, _, _, colour, _ in legend:
         parts.append(f'<rect x="{legend_x}" y="{y}" width="14" height="10" fill="{colour}"/>'
                      f'<text x="{legend_x + 18}" y="{y + 9}" font-size="12">{name}</text>')
         legend_x += 40 + 7 * len(name)
     if server_waits:
+        if legend_x + 280 > left + width + right:  # no room left on this row
+            legend_x, y = left, y + 18
         parts.append(f'<line x1="{legend_x}" x2="{legend_x + 14}" y1="{y + 5}" y2="{y + 5}" '
                      f'stroke="#1b2a49"/><text x="{legend_x + 18}" y="{y + 9}" font-size="12">'
                      "the server's delay (00_server --trace)</text>")
     height = y + 30
     total_w = left + width + right
+    # The time axis as data, so a page around the chart can mark a moment on it (./ladder loop).
     head = (f'<svg xmlns="http://www.w3.org/2000/svg" width="{total_w}" height="{height:.0f}" '
-            f'viewBox="0 0 {total_w} {height:.0f}" font-family="sans-serif" font-size="13">'
+            f'viewBox="0 0 {total_w} {height:.0f}" font-family="sans-serif" font-size="13" '
+            f'data-axis-left="{left}" data-axis-width="{width}" data-axis-ms="{axis_ms:.3f}">'
             f"<title>{html.escape(title)}</title>"
             '<rect width="100%" height="100%" fill="white"/>'
             f'<text x="10" y="30" font-size="17" font-weight="bold">{html.escape(title)}</text>')

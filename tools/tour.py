@@ -216,6 +216,8 @@ def tour(build, count, delay_ms, pause, extra=()):
                 timeline.svg(traces, title, timeline.load_server_trace(server_trace)), title))
         print(f"\nWhen was each page connecting, waiting, reading? Open {os.path.relpath(page)} "
               "in a browser (notes/00_overview.md explains the chart).")
+        print("What did the event loop do meanwhile? Step through it turn by turn: "
+              "./ladder loop 07 --html loop.html")
     return 0 if all(row_of(r)["ok"] for r in reports) else 1
 
 
