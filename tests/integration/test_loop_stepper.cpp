@@ -30,7 +30,8 @@ std::string recording_path(const std::string& out) {
     EXPECT_TRUE(std::regex_search(out, m, std::regex("turns recorded \\(of [0-9?]+\\) in (\\S+)")))
         << out;
     std::string path = m.size() > 1 ? m[1].str() : "";
-    return path.empty() || path[0] == '/' ? path : source_root() + "/" + path;
+    // Relative to the stepper's working directory, which is ours (meson test: the build dir).
+    return path.empty() ? path : std::filesystem::absolute(path).string();
 }
 
 std::vector<nlohmann::json> recorded_turns(const std::string& path) {
