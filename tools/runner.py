@@ -138,6 +138,11 @@ class Server:
             _children.remove(self.proc)
         shutil.rmtree(self.workdir, ignore_errors=True)
 
+    def cpu_s(self):
+        """The server's CPU seconds so far (user + sys): read before and after a
+        stage, the difference says how hard the server worked for that stage."""
+        return process_cpu_s(self.proc.pid)
+
     def stats(self, reset=False):
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
         try:
@@ -145,6 +150,18 @@ class Server:
             return json.loads(conn.getresponse().read())
         finally:
             conn.close()
+
+
+def process_cpu_s(pid):
+    """utime + stime of a live process from /proc/PID/stat, in seconds.
+
+    The kernel counts them in clock ticks (SC_CLK_TCK, 100 a second on Linux),
+    so anything shorter than 10 ms reads as 0. The command name (field 2) may
+    hold spaces and parentheses: the fields we want come after its last ')'."""
+    with open(f"/proc/{pid}/stat") as f:
+        after_name = f.read().rsplit(")", 1)[1].split()
+    utime, stime = int(after_name[11]), int(after_name[12])  # fields 14 and 15 of stat(5)
+    return (utime + stime) / os.sysconf("SC_CLK_TCK")
 
 
 def stage_argv(build, server, stage, count=None, extra=()):
@@ -170,6 +187,7 @@ def run_stage(build, server, stage, count=None, extra=(), limit_s=None, show_out
     pipe = None if show_output else subprocess.PIPE
     if os.path.exists(report_file):
         os.remove(report_file)
+    server_cpu_before = server.cpu_s()
     proc = spawn(argv, stdout=pipe, stderr=pipe, text=True, env=env, cwd=ROOT)
     err = ""
     try:
@@ -179,6 +197,8 @@ def run_stage(build, server, stage, count=None, extra=(), limit_s=None, show_out
         _, err = proc.communicate()
         err = (err or "") + f"\nkilled after {limit_s} s"
     _children.remove(proc)
+    # Before /stats below: answering it is server work the stage did not cause.
+    server_cpu = server.cpu_s() - server_cpu_before
     try:
         with open(report_file) as f:
             report = json.load(f)
@@ -190,6 +210,7 @@ def run_stage(build, server, stage, count=None, extra=(), limit_s=None, show_out
     seen = server.stats()
     report["server_peak_open"] = seen["peak_open_connections"]
     report["server_served"] = seen["served"]
+    report["server_cpu_s"] = server_cpu
     return report
 
 
