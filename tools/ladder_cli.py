@@ -3,8 +3,8 @@
     python3 tools/ladder_cli.py [--build DIR] tour|compare|timeline|bench|run ...
 
 It imports the libraries and none of them imports it; they import only
-downward: tour uses timeline and runner, timeline uses runner, runner only the
-standard library.
+downward: tour uses timeline, runner and environment, timeline uses runner,
+runner uses environment, and environment only the standard library.
 """
 
 import argparse
