@@ -3,8 +3,9 @@
     python3 tools/ladder_cli.py [--build DIR] tour|compare|timeline|loop|bench|run ...
 
 It imports the libraries and none of them imports it; they import only
-downward: tour uses timeline and runner, loop_stepper uses timeline and runner,
-timeline uses runner, runner only the standard library.
+downward: tour uses timeline, runner and environment; loop_stepper uses timeline
+and runner; timeline uses runner; runner uses environment, and environment only
+the standard library.
 """
 
 import argparse

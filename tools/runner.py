@@ -19,6 +19,8 @@ import subprocess
 import sys
 import tempfile
 
+import environment
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # Each client stage: its one-line idea, and how many pages it keeps in flight
 # ("one": one at a time, "pool": as many as its workers, "all": every page).
@@ -138,6 +140,11 @@ class Server:
             _children.remove(self.proc)
         shutil.rmtree(self.workdir, ignore_errors=True)
 
+    def cpu_s(self):
+        """The server's CPU seconds so far (user + sys): read before and after a
+        stage, the difference says how hard the server worked for that stage."""
+        return process_cpu_s(self.proc.pid)
+
     def stats(self, reset=False):
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
         try:
@@ -145,6 +152,18 @@ class Server:
             return json.loads(conn.getresponse().read())
         finally:
             conn.close()
+
+
+def process_cpu_s(pid):
+    """utime + stime of a live process from /proc/PID/stat, in seconds.
+
+    The kernel counts them in clock ticks (SC_CLK_TCK, 100 a second on Linux),
+    so anything shorter than 10 ms reads as 0. The command name (field 2) may
+    hold spaces and parentheses: the fields we want come after its last ')'."""
+    with open(f"/proc/{pid}/stat") as f:
+        after_name = f.read().rsplit(")", 1)[1].split()
+    utime, stime = int(after_name[11]), int(after_name[12])  # fields 14 and 15 of stat(5)
+    return (utime + stime) / os.sysconf("SC_CLK_TCK")
 
 
 def stage_argv(build, server, stage, count=None, extra=()):
@@ -183,8 +202,11 @@ def run_stage(build, server, stage, count=None, extra=(), limit_s=None, show_out
     pipe = None if show_output else subprocess.PIPE
     if os.path.exists(report_file):
         os.remove(report_file)
+    server_cpu_before = server.cpu_s()
     proc = spawn(argv, stdout=pipe, stderr=pipe, text=True, env=env, cwd=ROOT)
     _, err = finish(proc, limit_s)
+    # Before /stats below: answering it is server work the stage did not cause.
+    server_cpu = server.cpu_s() - server_cpu_before
     try:
         with open(report_file) as f:
             report = json.load(f)
@@ -196,6 +218,7 @@ def run_stage(build, server, stage, count=None, extra=(), limit_s=None, show_out
     seen = server.stats()
     report["server_peak_open"] = seen["peak_open_connections"]
     report["server_served"] = seen["served"]
+    report["server_cpu_s"] = server_cpu
     return report
 
 
@@ -268,11 +291,22 @@ def median(values):
 
 # --- ./ladder bench ---------------------------------------------------------------------
 
-BENCH_KEYS = ["wall_s", "user_s", "sys_s", "max_rss_kb", "ctx_voluntary", "ctx_involuntary"]
+BENCH_KEYS = ["wall_s", "user_s", "sys_s", "server_cpu_s", "max_rss_kb", "ctx_voluntary",
+              "ctx_involuntary"]
+
+
+def cpu_s(report):
+    return report["user_s"] + report["sys_s"]
+
+
+def spread(values, digits):
+    """min-max of the repeats, the noise a median hides."""
+    return f"{min(values):.{digits}f}-{max(values):.{digits}f}" if values else "-"
 
 
 def bench(build, stages, count, delay_ms, repeat, extra=()):
-    """Runs the stages alternately `repeat` times on one server; prints medians and ratios."""
+    """Runs the stages alternately `repeat` times on one server; prints what the
+    numbers depend on, then medians with their spread, and ratios."""
     runs = {s: [] for s in stages}
     with Server(build, delay_ms) as server:
         for r in range(repeat):
@@ -282,46 +316,75 @@ def bench(build, stages, count, delay_ms, repeat, extra=()):
                 runs[s].append(rep)
                 print(f"  run {r + 1}/{repeat} {s}: {rep.get('wall_s', float('nan')):.3f} s, "
                       f"{rep.get('ok', 0)}/{count} ok", file=sys.stderr)
-    rows = []
-    for s in stages:
-        reps = runs[s]
-        row = {"stage": s, "runs": len(reps), "ok": min(r.get("ok", 0) for r in reps)}
-        for k in BENCH_KEYS:
-            row[k] = median([r[k] for r in reps if k in r])
-        row["overhead_ms"] = (row["wall_s"] - delay_ms / 1000) * 1000
-        row["pages_per_s"] = count / row["wall_s"] if row["wall_s"] else float("nan")
-        row["rss_per_page_kb"] = row["max_rss_kb"] / count
-        row["server_peak_open"] = max(r.get("server_peak_open", 0) for r in reps)
-        if any("frame_bytes_per_page" in r for r in reps):
-            row["frame_bytes_per_page"] = median([r["frame_bytes_per_page"] for r in reps
-                                                  if "frame_bytes_per_page" in r])
-        rows.append(row)
+    rows = [bench_row(s, runs[s], count, delay_ms) for s in stages]
+    print(f"\n{count} pages x {delay_ms} ms delay, {repeat} alternating runs of each stage")
+    environment.print_header(environment.environment(build, repeat))
+    print()
+    bench_table(rows)
+    bench_lines(rows, runs, count, delay_ms)
+    return rows
+
+
+def bench_row(stage, reps, count, delay_ms):
+    """One stage's medians, and the values of every run under "all" for the spreads."""
+    measured = [r for r in reps if "wall_s" in r]  # a run that never reported has no numbers
+    row = {"stage": stage, "runs": len(reps), "ok": min(r.get("ok", 0) for r in reps)}
+    row["all"] = {"wall_s": [r["wall_s"] for r in measured],
+                  "cpu_s": [cpu_s(r) for r in measured],
+                  "server_cpu_s": [r["server_cpu_s"] for r in measured],
+                  "max_rss_mib": [r["max_rss_kb"] / 1024 for r in measured]}
+    for k in BENCH_KEYS:
+        row[k] = median([r[k] for r in reps if k in r])
+    row["cpu_s"] = median(row["all"]["cpu_s"])
+    row["overhead_ms"] = (row["wall_s"] - delay_ms / 1000) * 1000
+    row["pages_per_s"] = count / row["wall_s"] if row["wall_s"] else float("nan")
+    row["rss_per_page_kb"] = row["max_rss_kb"] / count
+    row["server_peak_open"] = max(r.get("server_peak_open", 0) for r in reps)
+    if any("frame_bytes_per_page" in r for r in reps):
+        row["frame_bytes_per_page"] = median([r["frame_bytes_per_page"] for r in reps
+                                              if "frame_bytes_per_page" in r])
+    return row
+
+
+def bench_table(rows):
+    """Medians, each followed by the min-max of its runs; 'vs first' is a ratio of medians."""
     base = rows[0]
-    print(f"\n{count} pages x {delay_ms} ms delay, median of {repeat} alternating runs "
-          f"({os.cpu_count()} cores, {os.uname().release})")
-    print(f"{'stage':<16} {'ok':>6} {'wall s':>8} {'overhead ms':>12} {'pages/s':>9} "
-          f"{'cpu s':>7} {'max rss MiB':>12} {'server peak':>12} {'wall/first':>11}")
+    head = (f"{'stage':<16} {'ok':>5} {'wall s':>8} {'min-max':>13} {'cpu s':>7} {'min-max':>13} "
+            f"{'srv cpu s':>9} {'min-max':>10} {'max rss MiB':>11} {'min-max':>9} "
+            f"{'in flight':>9} {'vs first':>8}")
+    print(head)
+    print("-" * len(head))
     for row in rows:
-        cpu = row["user_s"] + row["sys_s"]
-        print(f"{row['stage']:<16} {row['ok']:>6} {row['wall_s']:>8.3f} {row['overhead_ms']:>12.1f} "
-              f"{row['pages_per_s']:>9.0f} {cpu:>7.3f} {row['max_rss_kb'] / 1024:>12.1f} "
-              f"{row['server_peak_open']:>12} {row['wall_s'] / base['wall_s']:>11.2f}")
-    if len(rows) > 1:
-        print()
-        for row in rows[1:]:
-            o0, o1 = base["overhead_ms"], row["overhead_ms"]
-            print(f"{row['stage']} vs {base['stage']}: wall x{row['wall_s'] / base['wall_s']:.3f}, "
-                  f"pages/s x{row['pages_per_s'] / base['pages_per_s']:.3f}, "
-                  f"overhead {o1:.1f} ms vs {o0:.1f} ms, "
-                  f"max rss x{row['max_rss_kb'] / base['max_rss_kb']:.2f}")
+        every = row["all"]
+        print(f"{row['stage']:<16} {row['ok']:>5} {row['wall_s']:>8.3f} "
+              f"{spread(every['wall_s'], 3):>13} {row['cpu_s']:>7.3f} "
+              f"{spread(every['cpu_s'], 3):>13} {row['server_cpu_s']:>9.2f} "
+              f"{spread(every['server_cpu_s'], 2):>10} {row['max_rss_kb'] / 1024:>11.1f} "
+              f"{spread(every['max_rss_mib'], 1):>9} {row['server_peak_open']:>9} "
+              f"{row['wall_s'] / base['wall_s']:>8.2f}")
+    print("\n'cpu s' is the stage's user + sys, 'srv cpu s' 00_server's over the same runs "
+          "(10 ms ticks);\n'in flight' is the server's peak_open_connections, the most of any run.")
+
+
+def bench_lines(rows, runs, count, delay_ms):
+    """What the medians mean per page, and each stage against the first."""
+    base = rows[0]
+    print()
+    for row in rows:
+        line = (f"{row['stage']}: {row['pages_per_s']:.0f} pages/s, "
+                f"overhead {row['overhead_ms']:.1f} ms (wall minus one {delay_ms} ms delay)")
+        if row is not base:
+            line += (f"; vs {base['stage']}: wall x{row['wall_s'] / base['wall_s']:.3f}, "
+                     f"pages/s x{row['pages_per_s'] / base['pages_per_s']:.3f}, "
+                     f"max rss x{row['max_rss_kb'] / base['max_rss_kb']:.2f}")
+        print(line)
     for row in rows:
         if "frame_bytes_per_page" in row:
             print(f"{row['stage']}: coroutine frame bytes per page {row['frame_bytes_per_page']:.0f}")
-    for s in stages:  # 07 and 11 count their syscalls the same way (common/syscall_count.hpp)
+    for s in runs:  # 07 and 11 count their syscalls the same way (common/syscall_count.hpp)
         counted = [r["syscalls_per_page"] for r in runs[s] if "syscalls_per_page" in r]
-        cpu = median([(r["user_s"] + r["sys_s"]) / count for r in runs[s] if "user_s" in r])
+        cpu = median([cpu_s(r) / count for r in runs[s] if "user_s" in r])
         if counted:
             print(f"{s}: syscalls per page {median(counted):.2f}, cpu per page {cpu * 1e6:.1f} us")
         if any("skipped" in r for r in runs[s]):
             print(f"{s}: skipped: {runs[s][0]['skipped']}")
-    return rows

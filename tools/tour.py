@@ -1,20 +1,22 @@
 """The class tour (`./ladder`) and the teacher's comparison (`./ladder compare`).
 
 Both run the stages against one 00_server and end with the same comparison:
-a table (wall time, speed-up over 01, CPU, context switches, pages in flight as
-the *server* saw them, memory) and a bar chart of wall time.
+what the numbers depend on (environment.py: build, compiler, machine), then a
+table (wall time, speed-up over 01, the stage's CPU and the server's, context
+switches, pages in flight as the *server* saw them, memory) and a bar chart of
+wall time.
 """
 
 import datetime
 import json
 import math
 import os
-import platform
 import statistics
 import sys
 import time
 import xml.sax.saxutils as sax
 
+import environment
 import runner
 import timeline
 
@@ -53,6 +55,8 @@ def row_of(report):
         "error": (report.get("errors") or [""])[0],
         "wall_s": wall,
         "cpu_s": cpu,
+        "server_cpu_s": report.get("server_cpu_s", float("nan")),
+        "wall_runs": [w for w in report.get("wall_s_runs") or [] if w is not None],
         "cpu_per_wall": cpu / wall if wall and wall == wall else float("nan"),
         "ctx": report.get("ctx_voluntary", 0) + report.get("ctx_involuntary", 0),
         "peak": report.get("server_peak_open", 0),
@@ -68,15 +72,20 @@ def table(reports, out=sys.stdout):
     base = next((r["wall_s"] for r in rows if r["stage"] == "01_blocking" and r["ok"]), None)
     # A failed stage's first error gets a column of its own (./ladder compare --fault).
     errors = any(not r["ok"] and r["error"] for r in rows)
-    head = (f"{'stage':<16} {'wall s':>9} {'vs 01':>7} {'cpu s':>7} {'cpu/wall':>8} "
-            f"{'ctx sw':>8} {'in flight':>9} {'max rss':>9}  " +
+    # With --repeat the wall time is a median: its spread stands beside it.
+    repeated = any(len(r["wall_runs"]) > 1 for r in rows)
+    spread_head = f" {'wall min-max':>13}" if repeated else ""
+    head = (f"{'stage':<16} {'wall s':>9}{spread_head} {'vs 01':>7} {'cpu s':>7} "
+            f"{'srv cpu s':>9} {'cpu/wall':>8} {'ctx sw':>8} {'in flight':>9} {'max rss':>9}  " +
             ("status  first error" if errors else "status"))
     print(head, file=out)
     print("-" * len(head), file=out)
     for r in rows:
+        spread_cell = f" {runner.spread(r['wall_runs'], 3):>13}" if repeated else ""
         if r["skipped"]:
-            print(f"{r['stage']:<16} {'-':>9} {'-':>7} {'-':>7} {'-':>8} {'-':>8} {'-':>9} "
-                  f"{'-':>9}  skipped: {r['skipped']}", file=out)
+            spread_cell = f" {'-':>13}" if repeated else ""
+            print(f"{r['stage']:<16} {'-':>9}{spread_cell} {'-':>7} {'-':>7} {'-':>9} {'-':>8} "
+                  f"{'-':>8} {'-':>9} {'-':>9}  skipped: {r['skipped']}", file=out)
             continue
         speed = f"x{base / r['wall_s']:.1f}" if base and r["wall_s"] > 0 and not r["demo"] else "-"
         status = "ok" if r["ok"] else paint("FAILED", "31", out)
@@ -85,11 +94,16 @@ def table(reports, out=sys.stdout):
         if errors and not r["ok"]:
             status += "  " + shorten(r["error"], 70)
         wall = f"~{r['wall_s']:.0f}" if r["estimated"] else f"{r['wall_s']:.3f}"
-        print(f"{r['stage']:<16} {wall:>9} {speed:>7} {r['cpu_s']:>7.3f} "
-              f"{r['cpu_per_wall']:>8.2f} {int(r['ctx']):>8} {r['peak']:>9} "
-              f"{r['max_rss_mib']:>6.1f} MiB  {status}", file=out)
+        print(f"{r['stage']:<16} {wall:>9}{spread_cell} {speed:>7} {r['cpu_s']:>7.3f} "
+              f"{r['server_cpu_s']:>9.2f} {r['cpu_per_wall']:>8.2f} {int(r['ctx']):>8} "
+              f"{r['peak']:>9} {r['max_rss_mib']:>6.1f} MiB  {status}", file=out)
     print("\n'in flight' is the server's own count (/stats peak_open_connections); "
-          "'vs 01' is 01's wall time / the stage's.", file=out)
+          "'vs 01' is 01's wall time / the stage's.\n"
+          "'cpu s' is the stage's own user + sys; 'srv cpu s' is 00_server's over the same run "
+          "(in 10 ms ticks):\nthe larger of the two was the busier process.", file=out)
+    if repeated:
+        print("'wall s' is the median of the repeats; the other columns come from the run "
+              "with that median.", file=out)
 
 
 def shorten(text, width):
@@ -119,12 +133,13 @@ def bars(reports, out=sys.stdout, width=40):
         print(f"  {r['stage']:<16} {bar}{' ' * (width - n)} {mark}{r['wall_s']:.3f} s", file=out)
 
 
-def svg(reports, title):
-    """Two horizontal bar charts: wall time and max RSS, one bar per stage."""
+def svg(reports, title, env):
+    """Two horizontal bar charts: wall time and max RSS, one bar per stage, and
+    below them one small line of what the numbers depend on."""
     rows = [row_of(r) for r in reports if not r.get("skipped")]
     left, width, bar_h, gap = 150, 420, 22, 8
     panel_h = 40 + len(rows) * (bar_h + gap) + 40
-    height = 50 + 2 * panel_h
+    height = 50 + 2 * panel_h + 20
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{left + width + 220}" '
              f'height="{height}" viewBox="0 0 {left + width + 220} {height}" '
              'font-family="sans-serif" font-size="13">',
@@ -152,13 +167,10 @@ def svg(reports, title):
                          f'</title></rect>')
             parts.append(f'<text x="{left + w + 6:.1f}" y="{y + 16}">{r[key]:.3f} {unit}'
                          f'{estimate}</text>')
+    parts.append(f'<text class="environment" x="10" y="{height - 12}" font-size="10" '
+                 f'fill="#555">{sax.escape(environment.one_line(env))}</text>')
     parts.append("</svg>")
     return "\n".join(parts) + "\n"
-
-
-def machine():
-    return {"cores": os.cpu_count(), "kernel": platform.release(), "system": platform.system(),
-            "machine": platform.machine()}
 
 
 # --- ./ladder (the tour) -------------------------------------------------------------------
@@ -204,8 +216,9 @@ def tour(build, count, delay_ms, pause, extra=()):
                     answer = ""
                 if answer.strip().lower().startswith("q"):
                     break
-    print(f"\n{len(reports)} stages, {count} pages x {delay_ms} ms each "
-          f"({os.cpu_count()} cores, Linux {platform.release()})\n")
+    print(f"\n{len(reports)} stages, {count} pages x {delay_ms} ms each")
+    environment.print_header(environment.environment(build))
+    print()
     table(reports)
     bars(reports)
     if traces:
@@ -244,7 +257,8 @@ class Progress:
 def scaled(rep, sample, count, per):
     """A sample's report scaled up to `count` pages, `per` pages in flight at a time."""
     factor = math.ceil(count / per) / math.ceil(sample / per)
-    for key in ("wall_s", "user_s", "sys_s", "ctx_voluntary", "ctx_involuntary", "bytes"):
+    for key in ("wall_s", "user_s", "sys_s", "server_cpu_s", "ctx_voluntary", "ctx_involuntary",
+                "bytes"):
         if key in rep:
             rep[key] = rep[key] * factor
     all_ok = rep.get("ok") == sample
@@ -301,14 +315,17 @@ def compare(build, stages, count, delay_ms, jitter_ms, repeat, preset, json_path
     label = preset or "custom"
     faulty = f"every page with fault '{fault}', " if fault else ""
     timeout = f"--timeout-ms {timeout_ms}, " if timeout_ms else ""
+    env = environment.environment(build, repeat)
     print(f"{label}: {count} pages x {delay_ms} ms (jitter {jitter_ms} ms), {faulty}{timeout}"
-          f"median of {repeat} run(s), {os.cpu_count()} cores, Linux {platform.release()}\n")
+          f"{repeat} run(s) of each stage")
+    environment.print_header(env)
+    print()
     table(reports)
     bars(reports)
     if json_path:
         doc = {"preset": label, "count": count, "delay_ms": delay_ms, "jitter_ms": jitter_ms,
                "fault": fault or "none", "timeout_ms": timeout_ms,
-               "repeat": repeat, "machine": machine(),
+               "repeat": repeat, "environment": env,
                "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
                "stages": reports}
         with open(json_path, "w") as f:
@@ -316,6 +333,6 @@ def compare(build, stages, count, delay_ms, jitter_ms, repeat, preset, json_path
         print(f"\nwrote {json_path}")
     if svg_path:
         with open(svg_path, "w") as f:
-            f.write(svg(reports, f"async-ladder: {count} pages x {delay_ms} ms ({label})"))
+            f.write(svg(reports, f"async-ladder: {count} pages x {delay_ms} ms ({label})", env))
         print(f"wrote {svg_path}")
     return 0 if all(row_of(r)["ok"] for r in reports) else 1

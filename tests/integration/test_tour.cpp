@@ -1,5 +1,7 @@
-// The class tour and ./ladder compare, end to end on a tiny preset: what they
-// print, the JSON and SVG they write, and that killing them leaves nothing behind.
+// The class tour, ./ladder compare and ./ladder bench, end to end on a tiny
+// preset: what they print, the JSON and SVG they write, the environment block
+// above their tables (tools/environment.py), and that killing them leaves
+// nothing behind.
 #include "harness.hpp"
 
 #include <gtest/gtest.h>
@@ -7,6 +9,9 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <filesystem>
+#include <fstream>
+#include <map>
 #include <regex>
 #include <sstream>
 
@@ -54,6 +59,66 @@ std::vector<pid_t> processes_marked(const std::string& mark) {
     return pids;
 }
 
+// What meson recorded for this build: buildtype, optimization, b_sanitize.
+std::map<std::string, std::string> build_options() {
+    std::map<std::string, std::string> options;
+    auto all = nlohmann::json::parse(slurp(build_root() + "/meson-info/intro-buildoptions.json"));
+    for (const auto& o : all)
+        if (o["name"] == "buildtype" || o["name"] == "optimization" || o["name"] == "b_sanitize")
+            options[o["name"]] = o["value"].get<std::string>();
+    return options;
+}
+
+// The rule the tools follow, stated once more here: -O1..3 or -Os, no sanitizer.
+bool build_is_optimised() {
+    auto o = build_options();
+    std::string level = o["optimization"];
+    return (level == "1" || level == "2" || level == "3" || level == "s") &&
+           o["b_sanitize"] == "none";
+}
+
+std::size_t count_of(const std::string& text, const std::string& word) {
+    std::size_t n = 0;
+    for (auto at = text.find(word); at != std::string::npos; at = text.find(word, at + 1)) ++n;
+    return n;
+}
+
+// The environment block stands above the table: machine, build, runs, and a
+// WARNING line exactly when this build is not optimised.
+void expect_environment_block(const std::string& out) {
+    std::size_t table = out.find("stage ");
+    ASSERT_NE(table, std::string::npos) << out;
+    std::string above = out.substr(0, table);
+    EXPECT_TRUE(std::regex_search(above, std::regex("\nmachine: Linux \\S+ .*, [0-9]+ cores")))
+        << above;
+    EXPECT_TRUE(std::regex_search(above, std::regex("\nbuild: +.+, " + build_options()["buildtype"] +
+                                                    " \\(")))
+        << above;
+    EXPECT_NE(above.find("\nruns: "), std::string::npos) << above;
+    EXPECT_EQ(count_of(above, "WARNING: "), build_is_optimised() ? 0u : 1u) << above;
+}
+
+// Prints tools/environment.py's block for each build folder, one block after
+// another with "---" between them: one python3 for all (each start costs ~0.5 s).
+std::vector<std::string> environment_blocks(const std::vector<std::string>& builds) {
+    std::vector<std::string> argv = {
+        "/usr/bin/env", "python3", "-c",
+        "import sys\n"
+        "sys.path.insert(0, sys.argv[1])\n"
+        "import environment\n"
+        "for build in sys.argv[2:]:\n"
+        "    environment.print_header(environment.environment(build))\n"
+        "    print('---')\n",
+        source_root() + "/tools"};
+    argv.insert(argv.end(), builds.begin(), builds.end());
+    auto r = run(argv);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    std::vector<std::string> blocks;
+    for (std::size_t at = 0, end; (end = r.out.find("---\n", at)) != std::string::npos; at = end + 4)
+        blocks.push_back(r.out.substr(at, end - at));
+    return blocks;
+}
+
 } // namespace
 
 TEST(Tour, RunsEveryBuiltStageAndEndsWithTheTable) {
@@ -64,6 +129,10 @@ TEST(Tour, RunsEveryBuiltStageAndEndsWithTheTable) {
     EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
     std::size_t table = r.out.find("stage ");
     ASSERT_NE(table, std::string::npos) << r.out;
+    expect_environment_block(r.out);
+    // The server's CPU over each stage's run has a column of its own, after the stage's.
+    EXPECT_TRUE(std::regex_search(r.out.substr(table), std::regex("^stage .* cpu s +srv cpu s ")))
+        << r.out.substr(table);
     for (const auto& s : stages) {
         EXPECT_NE(r.out.find("== " + s + " =="), std::string::npos) << s;    // header
         EXPECT_NE(r.out.find("notes/" + s + ".md"), std::string::npos) << s; // the note
@@ -76,8 +145,9 @@ TEST(Tour, RunsEveryBuiltStageAndEndsWithTheTable) {
             continue;
         }
         // A table row and a bar for the stage, after the walkthrough.
-        EXPECT_TRUE(
-            std::regex_search(r.out.substr(table), std::regex(s + " +[0-9.]+ +(x[0-9.]+|-) ")))
+        EXPECT_TRUE(std::regex_search(
+            r.out.substr(table),
+            std::regex(s + " +[0-9.]+ +(x[0-9.]+|-) +[0-9.]+ +[0-9]+\\.[0-9]{2} +[0-9.]+ ")))
             << s;
         EXPECT_TRUE(std::regex_search(r.out.substr(table), std::regex(s + " +#+"))) << s;
     }
@@ -129,8 +199,22 @@ TEST(Compare, WritesJsonWithTheSchemaAndAnSvgWithABarPerStage) {
     EXPECT_EQ(doc["repeat"], 2);
     EXPECT_TRUE(doc["preset"].is_string());
     EXPECT_TRUE(doc["date"].is_string());
-    EXPECT_GE(doc["machine"]["cores"].get<int>(), 1);
-    EXPECT_TRUE(doc["machine"]["kernel"].is_string());
+    // What the numbers depend on, as tools/environment.py found it.
+    const auto& env = doc["environment"];
+    EXPECT_GE(env["cores"].get<int>(), 1);
+    EXPECT_GE(env["cores_usable"].get<int>(), 1);
+    EXPECT_LE(env["cores_usable"].get<int>(), env["cores"].get<int>());
+    EXPECT_FALSE(env["kernel"].get<std::string>().empty());
+    EXPECT_FALSE(env["cpu_model"].get<std::string>().empty());
+    EXPECT_FALSE(env["compiler"].get<std::string>().empty());
+    EXPECT_NE(env["compiler"], "unknown");
+    auto options = build_options();
+    EXPECT_EQ(env["buildtype"], options["buildtype"]);
+    EXPECT_EQ(env["optimization"], options["optimization"]);
+    EXPECT_EQ(env["sanitize"], options["b_sanitize"]);
+    EXPECT_EQ(env["optimised"].get<bool>(), build_is_optimised());
+    EXPECT_EQ(env["repeat"], 2);
+    expect_environment_block(r.out);
     ASSERT_EQ(doc["stages"].size(), wanted.size());
     for (std::size_t i = 0; i < wanted.size(); ++i) {
         const auto& s = doc["stages"][i];
@@ -141,7 +225,17 @@ TEST(Compare, WritesJsonWithTheSchemaAndAnSvgWithABarPerStage) {
             EXPECT_TRUE(s.contains(key)) << wanted[i] << " " << key;
         EXPECT_EQ(s["ok"], 3) << wanted[i];
         EXPECT_EQ(s["wall_s_runs"].size(), 2u);
+        EXPECT_GE(s["server_cpu_s"].get<double>(), 0.0) << wanted[i];
+        // Repeated: the table shows the median wall time and, beside it, its runs' min-max.
+        std::smatch m;
+        ASSERT_TRUE(std::regex_search(
+            r.out, m, std::regex(wanted[i] + " +([0-9.]+) +([0-9.]+)-([0-9.]+) +(x[0-9.]+|-) ")))
+            << wanted[i] << "\n"
+            << r.out;
+        EXPECT_LE(std::stod(m[2]), std::stod(m[1])) << m[0];
+        EXPECT_LE(std::stod(m[1]), std::stod(m[3])) << m[0];
     }
+    EXPECT_NE(r.out.find(" wall min-max "), std::string::npos) << r.out;
 
     // The SVG is well-formed XML with one bar per stage in each of its two charts.
     auto check = run({"/usr/bin/env", "python3", "-c",
@@ -157,8 +251,82 @@ TEST(Compare, WritesJsonWithTheSchemaAndAnSvgWithABarPerStage) {
     EXPECT_EQ(svg.find("href"), std::string::npos) << "no external resources";
     EXPECT_NE(svg.find("Wall time (s"), std::string::npos);
     EXPECT_NE(svg.find("Max RSS (MiB"), std::string::npos);
+    // A small line of what the numbers depend on, under the charts.
+    std::smatch line;
+    ASSERT_TRUE(std::regex_search(svg, line, std::regex("<text class=\"environment\"[^>]*>([^<]+)<")))
+        << svg;
+    EXPECT_NE(line[1].str().find("Linux " + env["kernel"].get<std::string>()), std::string::npos)
+        << line[1];
+    EXPECT_NE(line[1].str().find(", " + options["buildtype"] + " ("), std::string::npos) << line[1];
     std::remove(json_path.c_str());
     std::remove(svg_path.c_str());
+}
+
+// The warning follows meson's options alone: tools/environment.py pointed at
+// made-up build folders, from an optimised build to one with no meson-info.
+TEST(Environment, WarnsExactlyWhenTheBuildIsNotOptimised) {
+    struct Case {
+        const char *buildtype, *optimization, *sanitize;
+        bool warns;
+    };
+    const Case cases[] = {{"release", "3", "none", false},   {"debugoptimized", "2", "none", false},
+                          {"minsize", "s", "none", false},   {"custom", "1", "none", false},
+                          {"debug", "0", "none", true},      {"custom", "g", "none", true},
+                          {"plain", "plain", "none", true},  {"release", "3", "address", true},
+                          {"debug", "0", "address,undefined", true}};
+    namespace fs = std::filesystem;
+    std::vector<std::string> dirs;
+    for (const auto& c : cases) {
+        dirs.push_back(temp_path("fake_build_" + std::to_string(dirs.size())));
+        fs::create_directories(dirs.back() + "/meson-info");
+        nlohmann::json options = nlohmann::json::array(
+            {{{"name", "buildtype"}, {"value", c.buildtype}},
+             {{"name", "optimization"}, {"value", c.optimization}},
+             {{"name", "b_sanitize"}, {"value", c.sanitize}},
+             {{"name", "debug"}, {"value", true}}});
+        std::ofstream(dirs.back() + "/meson-info/intro-buildoptions.json") << options.dump();
+    }
+    dirs.push_back(temp_path("not_a_build")); // no meson-info: unknown, not comparable either
+    fs::create_directories(dirs.back());
+
+    auto blocks = environment_blocks(dirs);
+    ASSERT_EQ(blocks.size(), dirs.size());
+    for (std::size_t i = 0; i < std::size(cases); ++i) {
+        const auto& c = cases[i];
+        std::string what = std::string(c.buildtype) + " -O" + c.optimization + " " + c.sanitize;
+        EXPECT_EQ(count_of(blocks[i], "WARNING: "), c.warns ? 1u : 0u) << what << "\n" << blocks[i];
+        EXPECT_NE(blocks[i].find(std::string(", ") + c.buildtype + " ("), std::string::npos)
+            << blocks[i];
+    }
+    EXPECT_EQ(count_of(blocks.back(), "WARNING: "), 1u) << blocks.back();
+    EXPECT_NE(blocks.back().find("build type is unknown"), std::string::npos) << blocks.back();
+    for (const auto& dir : dirs) fs::remove_all(dir);
+}
+
+// bench: a median of repeats stands beside the min and max it came from.
+TEST(Bench, PrintsTheEnvironmentAndASpreadBesideEachMedian) {
+    auto r = run(runner({"bench", "01", "05", "--count", "2", "--delay-ms", "20", "--repeat", "3"}),
+                 120s);
+    ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+    expect_environment_block(r.out);
+    EXPECT_NE(r.out.find("runs:    median of 3 runs, min-max spread"), std::string::npos) << r.out;
+    EXPECT_TRUE(std::regex_search(r.out, std::regex("cpu s +min-max +srv cpu s +min-max ")))
+        << r.out;
+    for (const char* stage : {"01_blocking", "05_callbacks"}) {
+        // ok, then (median min-max) for wall, cpu, server cpu and max rss.
+        std::string cell = " +([0-9.]+) +([0-9.]+)-([0-9.]+)";
+        std::smatch m;
+        ASSERT_TRUE(std::regex_search(
+            r.out, m, std::regex(std::string(stage) + " +2" + cell + cell + cell + cell + " ")))
+            << stage << "\n"
+            << r.out;
+        for (int col = 0; col < 4; ++col) { // a median of 3 is one of the 3: never outside
+            double median = std::stod(m[1 + 3 * col]), lo = std::stod(m[2 + 3 * col]),
+                   hi = std::stod(m[3 + 3 * col]);
+            EXPECT_LE(lo, median) << stage << " column " << col << ": " << m[0];
+            EXPECT_LE(median, hi) << stage << " column " << col << ": " << m[0];
+        }
+    }
 }
 
 TEST(Compare, ShowsAStageThisMachineCannotRunAsSkippedWithItsReason) {
