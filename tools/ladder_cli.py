@@ -82,7 +82,9 @@ def parser():
                     help="--html FILE | --text, --delay-ms D, and the stage's own flags")
 
     b = sub.add_parser("bench", help="run stages alternately and print medians and ratios")
-    b.add_argument("stages", nargs="+", help="stage numbers, e.g. 05 07")
+    b.add_argument("stages", nargs="+",
+                   help="stage numbers, e.g. 05 07; one in quotes with flags of its own is a "
+                   "row of its own: 07 '07 --trace-loop /dev/null'")
     b.add_argument("--count", type=positive, default=10)
     b.add_argument("--delay-ms", type=non_negative, default=300)
     b.add_argument("--repeat", type=positive, default=3)
@@ -126,8 +128,9 @@ def main(argv):
     if args.command == "run":
         return runner.run_by_hand(args.build, runner.find_stage(args.build, args.stage), args.flags)
     extra = ("--selector", args.selector) if args.selector else ()
-    rows = runner.bench(args.build, runner.resolve_stages(args.build, args.stages), args.count,
-                        args.delay_ms, args.repeat, extra)
+    variants = [(runner.resolve_stages(args.build, [v.split()[0]])[0], v.split()[1:])
+                for v in args.stages if v.split()]
+    rows = runner.bench(args.build, variants, args.count, args.delay_ms, args.repeat, extra)
     return 0 if all(r["ok"] == args.count for r in rows) else 1
 
 

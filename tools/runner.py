@@ -304,19 +304,23 @@ def spread(values, digits):
     return f"{min(values):.{digits}f}-{max(values):.{digits}f}" if values else "-"
 
 
-def bench(build, stages, count, delay_ms, repeat, extra=()):
-    """Runs the stages alternately `repeat` times on one server; prints what the
-    numbers depend on, then medians with their spread, and ratios."""
-    runs = {s: [] for s in stages}
+def bench(build, variants, count, delay_ms, repeat, extra=()):
+    """Runs each (stage, its own flags) alternately `repeat` times on one server;
+    prints what the numbers depend on, then medians with their spread, and ratios.
+    The same stage twice with other flags measures what the flags cost."""
+    labels = [" ".join([stage, *flags]) for stage, flags in variants]
+    runs = {label: [] for label in labels}
     with Server(build, delay_ms) as server:
         for r in range(repeat):
-            for s in stages:
-                rep = run_stage(build, server, s, count,
-                                extra=("--timeout-ms", str(max(30000, 4 * delay_ms)), *extra))
-                runs[s].append(rep)
-                print(f"  run {r + 1}/{repeat} {s}: {rep.get('wall_s', float('nan')):.3f} s, "
-                      f"{rep.get('ok', 0)}/{count} ok", file=sys.stderr)
-    rows = [bench_row(s, runs[s], count, delay_ms) for s in stages]
+            for label, (stage, flags) in zip(labels, variants):
+                rep = run_stage(build, server, stage, count,
+                                extra=("--timeout-ms", str(max(30000, 4 * delay_ms)), *extra,
+                                       *flags))
+                runs[label].append(rep)
+                print(f"  run {r + 1}/{repeat} {label}: "
+                      f"{rep.get('wall_s', float('nan')):.3f} s, {rep.get('ok', 0)}/{count} ok",
+                      file=sys.stderr)
+    rows = [bench_row(label, runs[label], count, delay_ms) for label in labels]
     print(f"\n{count} pages x {delay_ms} ms delay, {repeat} alternating runs of each stage")
     environment.print_header(environment.environment(build, repeat))
     print()
@@ -349,14 +353,15 @@ def bench_row(stage, reps, count, delay_ms):
 def bench_table(rows):
     """Medians, each followed by the min-max of its runs; 'vs first' is a ratio of medians."""
     base = rows[0]
-    head = (f"{'stage':<16} {'ok':>5} {'wall s':>8} {'min-max':>13} {'cpu s':>7} {'min-max':>13} "
+    w = max([16] + [len(row["stage"]) for row in rows])  # a stage with flags is a longer name
+    head = (f"{'stage':<{w}} {'ok':>5} {'wall s':>8} {'min-max':>13} {'cpu s':>7} {'min-max':>13} "
             f"{'srv cpu s':>9} {'min-max':>10} {'max rss MiB':>11} {'min-max':>9} "
             f"{'in flight':>9} {'vs first':>8}")
     print(head)
     print("-" * len(head))
     for row in rows:
         every = row["all"]
-        print(f"{row['stage']:<16} {row['ok']:>5} {row['wall_s']:>8.3f} "
+        print(f"{row['stage']:<{w}} {row['ok']:>5} {row['wall_s']:>8.3f} "
               f"{spread(every['wall_s'], 3):>13} {row['cpu_s']:>7.3f} "
               f"{spread(every['cpu_s'], 3):>13} {row['server_cpu_s']:>9.2f} "
               f"{spread(every['server_cpu_s'], 2):>10} {row['max_rss_kb'] / 1024:>11.1f} "
@@ -375,6 +380,7 @@ def bench_lines(rows, runs, count, delay_ms):
                 f"overhead {row['overhead_ms']:.1f} ms (wall minus one {delay_ms} ms delay)")
         if row is not base:
             line += (f"; vs {base['stage']}: wall x{row['wall_s'] / base['wall_s']:.3f}, "
+                     f"cpu x{row['cpu_s'] / base['cpu_s'] if base['cpu_s'] else float('nan'):.3f}, "
                      f"pages/s x{row['pages_per_s'] / base['pages_per_s']:.3f}, "
                      f"max rss x{row['max_rss_kb'] / base['max_rss_kb']:.2f}")
         print(line)

@@ -329,6 +329,24 @@ TEST(Bench, PrintsTheEnvironmentAndASpreadBesideEachMedian) {
     }
 }
 
+// bench "NN --flag": the same stage with flags of its own is a row of its own.
+TEST(Bench, AStageInQuotesWithFlagsIsARowOfItsOwnAndGetsThem) {
+    auto r = run(runner({"bench", "05", "05 --selector poll", "--count", "2", "--delay-ms", "20",
+                         "--repeat", "1"}),
+                 120s);
+    ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+    EXPECT_TRUE(std::regex_search(r.out, std::regex("\n05_callbacks +2 "))) << r.out;
+    EXPECT_TRUE(std::regex_search(r.out, std::regex("\n05_callbacks --selector poll +2 ")))
+        << r.out;
+    // The flags reach the stage: one it does not know fails its runs.
+    auto bad = run(runner({"bench", "05 --no-such-flag", "--count", "1", "--delay-ms", "0",
+                           "--repeat", "1"}),
+                   120s);
+    EXPECT_EQ(bad.exit_code, 1) << bad.out << bad.err;
+    EXPECT_TRUE(std::regex_search(bad.out, std::regex("05_callbacks --no-such-flag +0 ")))
+        << bad.out;
+}
+
 TEST(Compare, ShowsAStageThisMachineCannotRunAsSkippedWithItsReason) {
     if (::access(stage_binary("11_io_uring").c_str(), X_OK) != 0)
         GTEST_SKIP() << "11_io_uring is not built here (no liburing)";
