@@ -518,5 +518,5 @@ TEST_F(Toolkit, AnEmptyJobIsAClearError) {
     EXPECT_THROW(empty.done(), std::logic_error);
     EXPECT_THROW(empty.cancel(), std::logic_error);
     Loop loop;
-    EXPECT_THROW(create_task(value_after(1ms, 1)), std::logic_error); // no Cancellation here
+    EXPECT_THROW((void)create_task(value_after(1ms, 1)), std::logic_error); // no Cancellation here
 }
