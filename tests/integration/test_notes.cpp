@@ -1,38 +1,57 @@
 // Notes stay true: every file a note names in backquotes exists, and every
 // --flag it names in backquotes is one that a program of the ladder takes.
+// The rule, exactly as check_note() applies it (strict where a note is
+// specific, silent where it cannot be):
 //
-// The rule, strict where a note is specific and silent where it cannot be:
+// * Which notes: every *.md under notes/ when the test runs (notes/*.md,
+//   notes/solutions/NN.md, any other subfolder), so a new stage's note and the
+//   solutions are checked the day they land. Only inline code spans are read:
+//   text between two backquotes of one paragraph. A paragraph ends at a line
+//   that is empty or all spaces, or at a ``` fence, so a span may wrap onto the
+//   next line. Fenced blocks are quoted output and code: never read. Reported
+//   as problems themselves: a paragraph with an odd number of backquotes (a
+//   broken span) and a fence that is never closed.
 //
-// * Which notes: every notes/*.md and notes/*/*.md found when the test runs,
-//   so a new stage's note (10, 11, ...) and the solutions are checked the day
-//   they land. Only inline code spans (`...`, which may wrap onto the next
-//   line) are read; fenced blocks are quoted output and code. A paragraph with
-//   an odd number of backquotes is itself reported: one span is broken.
+// * Words. A span is split at white space; each word loses the [ ] ( ) " ' , ;
+//   | $ around it and a trailing ':'. A word begins a command when it is the
+//   span's first, follows && || | or a word ending in ';', or starts with '('
+//   or '$('.
 //
-// * Paths. A word of a span is a path when it ends in a source extension
-//   (.cpp .hpp .h .md .py .build .dict) or starts with one of the project's
-//   folders (common/ stages/ tests/ notes/ tools/ build/). It must exist under
-//   the project root, stages/ (`07_coroutines/hooks.hpp`), common/, notes/,
-//   tests/integration/ or tests/unit/ (`pool_tests.hpp`), or the note's own
-//   stage folder (notes/05 says `crawler.cpp`); a program in build/ must exist
-//   in the build directory. `doorbell.hpp/.cpp` names both files. Not checked:
-//   absolute paths (/proc/...), words with a placeholder in capitals (NN, PID,
-//   FILE), other build directories (build-san/ ...: a command makes them), and
-//   what commands write (t.html, r.json, build/timeline.html).
+// * Paths. Skipped: words that start with '/' (the system's: /proc/...), that
+//   contain "...", or that have a placeholder part in capitals (NN PID FILE P N
+//   NAME PORT MODE DIR, between / _ . -: notes/NN_name.md). Any other word is a
+//   path when it ends in .cpp .hpp .h .md .py .build or .dict, or starts with
+//   common/ stages/ tests/ notes/ tools/, or starts with build/ and has no '.'
+//   in its last part (a program; build/timeline.html is what a command writes).
+//   A path in build/ must exist in the build directory; any other must exist
+//   under one of: the project root, stages/, common/, notes/,
+//   tests/integration/, tests/unit/, or the note's own stage folder (notes/05
+//   may say `crawler.cpp`). `doorbell.hpp/.cpp` names both files. Words of
+//   neither kind (t.html, r.json, build-san/...) are not checked.
 //
-// * Flags. In a span that is a command line, a flag belongs to the program
-//   named before it and must be in that program's --help: a stage (its path
-//   in any build directory, its bare name `08_toolkit`, or `./ladder run NN`),
-//   `./ladder` (`./ladder help`), or c10k_client. After a program that is not
-//   ours (gdb, prlimit, a GoogleTest binary ...: the list is below), flags are
-//   that program's business until one of ours is named. A flag with no program
-//   before it (`--selector epoll|poll`, `timed out after N ms (--timeout-ms)`)
-//   must be in the --help of the note's own stage (notes/NN_name.md and
-//   notes/solutions/NN.md belong to stage NN), of 00_server, or of every
-//   client stage (the shared --port, --count, --timeout-ms ...), or in
-//   `./ladder help`; only notes/00_overview.md, which has no stage of its own,
-//   may name any stage's. So a misspelt flag, a flag a stage dropped, or one
-//   stage's flag named bare in another stage's note fails the note.
+// * Flags. A word is a flag when it starts with "--" and a lowercase letter;
+//   the flag is its leading run of [a-z0-9-_] (so `--nofile=32:32` is
+//   --nofile). Whose flag it is depends on the last program named before it in
+//   the same span:
+//   - a stage — its bare name (`08_toolkit`), its binary in any build directory
+//     (`build-san/stages/06_generators/06_generators`), or `./ladder run NN` with
+//     NN two digits: the flag must be in that stage's --help;
+//   - `./ladder` followed by anything else: in `./ladder help`;
+//   - c10k_client (bare or as a path): in its --help;
+//   - a program that is not ours, only where a command begins (gdb, prlimit,
+//     strace, python3, ... : foreign_program() below; also any word with '='
+//     such as CXX=clang++), or a GoogleTest binary (test_* without a '.')
+//     anywhere: its flags are not checked, until one of ours is named;
+//   - nobody: the flag must be in the --help of 00_server, of every client
+//     stage (the shared --port, --count, --timeout-ms ...), of the note's own
+//     stage, or in `./ladder help`; a file named 00_overview.md may name any
+//     stage's flag. A note's own stage: notes/NN_name.md when a stage of that
+//     name is built; notes/<folder>/NN*.md (notes/solutions/05.md) is stage NN's.
+//   So a misspelt flag, a flag a stage dropped or hides from --help, and one
+//   stage's flag named bare in another stage's note all fail the note.
+//
+// The programs' --help is asked once, from whatever stages were built; a stage
+// that was not built is not a stage here (its name is just a word).
 #include "harness.hpp"
 
 #include <gtest/gtest.h>
@@ -434,6 +453,14 @@ TEST(NotesRule, AFlagBelongsToTheProgramBeforeIt) {
                          "`prlimit --nofile=32:32 build/stages/00_server/00_server --prot 8080`")
                   .size(),
               1u);
+}
+
+TEST(NotesRule, ASolutionsFileBelongsToItsStage) {
+    // notes/solutions/05.md is stage 05's: its bare flags are 05's, not 01's.
+    EXPECT_TRUE(check_note("notes/solutions/05.md", "`--edge-triggered`").empty());
+    EXPECT_EQ(check_note("notes/solutions/01.md", "`--edge-triggered`").size(), 1u);
+    // and its bare file names are looked up in 05's folder.
+    EXPECT_TRUE(check_note("notes/solutions/05.md", "`crawler.cpp`").empty());
 }
 
 TEST(NotesRule, ABrokenSpanIsReportedNotSkipped) {
