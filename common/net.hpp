@@ -1,5 +1,9 @@
 // Socket helpers: an owning fd, addresses, blocking and non-blocking connect.
-// Every socket is created close-on-exec, so forked children never inherit it.
+// Every socket is created close-on-exec: a program this process exec()s does
+// not get it. fork() is another matter: the child gets a copy of every fd,
+// close-on-exec or not, so a forked worker that must not hold the parent's
+// sockets closes them itself (02's close_fds_except(), in
+// stages/02_process_pool/robustness.cpp).
 #pragma once
 
 #include <sys/socket.h>

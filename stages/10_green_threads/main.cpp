@@ -90,7 +90,9 @@ int main(int argc, char** argv) {
     add_selector_flag(cli, selector_name);
     cli.option("--stack-kb", &stack_kb,
                "each page's stack in KiB (default 64; a 16 KiB guard below)", 4, 65536);
-    cli.hidden("--overflow-page", &overflow_page, 0, 1'000'000);
+    cli.option("--overflow-page", &overflow_page,
+               "page N recurses until its stack's guard page stops it (notes/10, exercise 2)", 0,
+               1'000'000);
     cli.parse(argc, argv);
 
     Endpoint server = require_server("10_green_threads", options);
