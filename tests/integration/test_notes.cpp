@@ -36,6 +36,8 @@
 //   - a stage — its bare name (`08_toolkit`), its binary in any build directory
 //     (`build-san/stages/06_generators/06_generators`), or `./ladder run NN` with
 //     NN two digits: the flag must be in that stage's --help;
+//   - `./ladder loop NN` or `./ladder bench ... NN`: in that stage's --help or
+//     in `./ladder help` (both take flags there);
 //   - `./ladder` followed by anything else: in `./ladder help`;
 //   - c10k_client (bare or as a path): in its --help;
 //   - a program that is not ours, only where a command begins (gdb, prlimit,
@@ -312,8 +314,8 @@ std::vector<Problem> check_note(const fs::path& note, const std::string& text) {
 
     for (const Span& span : code_spans(text, problems)) {
         // Whose flags follow: nobody named yet, a stage, ./ladder, c10k_client, or a foreign program.
-        enum class Owner { none, stage, ladder, c10k, foreign } owner = Owner::none;
-        std::string owner_stage;
+        enum class Owner { none, stage, ladder, ladder_stage, c10k, foreign } owner = Owner::none;
+        std::string owner_stage, ladder_command;
         auto ws = words(span.text);
         for (std::size_t i = 0; i < ws.size(); ++i) {
             const std::string& w = ws[i].text;
@@ -330,6 +332,11 @@ std::vector<Problem> check_note(const fs::path& note, const std::string& text) {
                 case Owner::ladder:
                     known = p.ladder_flags.count(flag) > 0;
                     where = "./ladder help";
+                    break;
+                case Owner::ladder_stage: // ./ladder loop 08 --demo ..., bench "07 --flag"
+                    known = p.ladder_flags.count(flag) > 0 ||
+                            p.stage_flags.at(owner_stage).count(flag) > 0;
+                    where = owner_stage + " --help or ./ladder help";
                     break;
                 case Owner::c10k:
                     known = p.c10k_flags.count(flag) > 0;
@@ -353,8 +360,17 @@ std::vector<Problem> check_note(const fs::path& note, const std::string& text) {
             }
             // A program's name decides whose the flags after it are.
             std::smatch m;
+            if ((owner == Owner::ladder || owner == Owner::ladder_stage) &&
+                (ladder_command == "loop" || ladder_command == "bench") &&
+                !p.stage_numbered(w).empty()) {
+                owner = Owner::ladder_stage; // the flags after it go to that stage
+                owner_stage = p.stage_numbered(w);
+                continue;
+            }
+            if (owner == Owner::ladder && ladder_command.empty()) ladder_command = w;
             if (w == "./ladder") {
                 owner = Owner::ladder;
+                ladder_command.clear();
                 if (i + 2 < ws.size() && ws[i + 1].text == "run" && !p.stage_numbered(ws[i + 2].text).empty()) {
                     owner = Owner::stage;
                     owner_stage = p.stage_numbered(ws[i + 2].text);
@@ -453,6 +469,19 @@ TEST(NotesRule, AFlagBelongsToTheProgramBeforeIt) {
                          "`prlimit --nofile=32:32 build/stages/00_server/00_server --prot 8080`")
                   .size(),
               1u);
+}
+
+TEST(NotesRule, TheLoopAndBenchPassAStagesFlagsOn) {
+    // ./ladder loop 08 --demo ...: 08's flag or ./ladder's; never another stage's.
+    EXPECT_TRUE(check_note("notes/01_blocking.md",
+                           "`./ladder loop 08 --demo semaphore --count 3 --html s.html`")
+                    .empty());
+    EXPECT_TRUE(check_note("notes/01_blocking.md",
+                           "`./ladder bench 05 \"07 --trace-loop /dev/null\" --repeat 5`")
+                    .empty());
+    auto problems = check_note("notes/01_blocking.md", "`./ladder loop 07 --demo semaphore`");
+    ASSERT_EQ(problems.size(), 1u) << describe(problems, "made-up note");
+    EXPECT_NE(problems[0].what.find("07_coroutines --help"), std::string::npos) << problems[0].what;
 }
 
 TEST(NotesRule, ASolutionsFileBelongsToItsStage) {
