@@ -24,7 +24,7 @@ struct DemoContext {
     int delay_ms = 0;  // the server's page delay (/stats says)
     int pages = 0;     // pages started so far: the report's page numbers
     int cancelled = 0;  // pages cancelled on purpose (wait-first, wait-for)
-    int dead_links = 0; // pages the crawl found dead (404): reported, not fatal
+    int dead_links = 0; // 404s: the crawl's dead links, cancel-gather's /site/999999
 
     // GET path through 07's fetch(), as one reported page; its JSON body.
     Task<std::string> page(std::string path);
