@@ -59,7 +59,7 @@ class WatchedSelector final : public Selector {
         in_turn_ = false;
         watch_->ran_together(answered_);
         answered_.clear();
-        watch_->turn_ended(fds_.size(), 0); // no ready list: a callback runs as its fd is named
+        watch_->turn_ended(size(), 0); // no ready list: a callback runs as its fd is named
     }
 
     std::unique_ptr<Selector> inner_;

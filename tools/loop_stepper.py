@@ -23,10 +23,6 @@ DEFAULT_DELAY_MS = 200  # long enough that the sleeping turn stands out on the t
 STAGE_LIMIT_S = 120
 
 
-def say(text):
-    print(f"ladder: {text}", file=sys.stderr)
-
-
 def steppable_stage(build, wanted):
     """'07' or '07_coroutines' -> the stage name; None if it cannot be stepped here."""
     built = [s for s in STEPPABLE if os.access(runner.binary(build, s), os.X_OK)]
@@ -92,7 +88,7 @@ def record(build, stage, flags, delay_ms, workdir):
         argv = runner.stage_argv(build, server, stage, None if has_count else DEFAULT_COUNT,
                                  ("--trace-loop", paths["loop"], "--trace", paths["pages"],
                                   "--quiet", *flags))
-        say("running: " + " ".join(argv))
+        runner.say("running: " + " ".join(argv))
         proc = runner.spawn(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             cwd=runner.ROOT)
         out, err = runner.finish(proc, STAGE_LIMIT_S)
@@ -187,16 +183,16 @@ def html_page(recording, svg_text, pages_header, title):
 def loop(build, wanted, flags, workdir):
     stage = steppable_stage(build, wanted)
     if stage is None:
-        say(f"stage '{wanted}' cannot be stepped; the stages that can: "
+        runner.say(f"stage '{wanted}' cannot be stepped; the stages that can: "
             + " ".join(s[:2] for s in STEPPABLE))
         return 2
     try:
         html_path, as_text, delay_ms, stage_flags = split_flags(flags)
     except ValueError as e:
-        say(str(e))
+        runner.say(str(e))
         return 2
     if bool(html_path) == as_text:
-        say("say how to show the turns: --html FILE or --text (one of them)")
+        runner.say("say how to show the turns: --html FILE or --text (one of them)")
         return 2
     os.makedirs(workdir, exist_ok=True)
     code, error, paths = record(build, stage, stage_flags, delay_ms, workdir)
@@ -206,7 +202,7 @@ def loop(build, wanted, flags, workdir):
     try:
         recording = load_recording(paths["loop"])
     except (OSError, ValueError) as e:
-        say(f"{stage} left no loop recording ({e})")
+        runner.say(f"{stage} left no loop recording ({e})")
         return 1
     if as_text:
         text(recording)
