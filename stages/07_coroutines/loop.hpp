@@ -23,6 +23,7 @@
 #include <exception>
 #include <memory>
 #include <stdexcept>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -51,6 +52,8 @@ struct Waiter : Link {
 
     Waiter() noexcept = default;
     ~Waiter(); // at the end of this file
+    // "fetch:34": its coroutine and the line of its co_await.
+    std::string where() const { return function + (":" + std::to_string(line)); }
 };
 static_assert(sizeof(Waiter) <= 72, "a Waiter lives in every parked frame: keep it small");
 

@@ -9,13 +9,12 @@
 #include "page.hpp"
 #include "report.hpp"
 #include "signals.hpp"
-#include "watch.hpp"
 #include "syscall_count.hpp"
+#include "07_coroutines/watch/watch.hpp"
 
 #include <cmath>
 #include <cstdio>
 #include <exception>
-#include <optional>
 
 int main(int argc, char** argv) {
     using namespace ladder;
@@ -24,11 +23,8 @@ int main(int argc, char** argv) {
     Cli cli("07_coroutines", "Fetch every page at once with C++20 coroutines on an event loop.");
     add_client_flags(cli, options);
     add_selector_flag(cli, selector);
-    LoopWatchOptions watching; // watch.hpp: not part of the lesson
-    add_loop_watch_flags(cli, watching);
-    cli.option("--dump-tasks-after-ms", &watching.dump_tasks_after_ms,
-               "print every task on the loop once, this long after the start (kill -QUIT too)",
-               0, 3'600'000);
+    LoopWatchOptions watching; // watch/: beside the lesson, not part of it
+    coro::add_watch_flags(cli, watching);
     cli.parse(argc, argv);
 
     Endpoint server = require_server("07_coroutines", options);
@@ -37,11 +33,7 @@ int main(int argc, char** argv) {
     Report report("07_coroutines", options);
     try {
         coro::Loop loop(selector);
-        auto watch = LoopWatch::make("07_coroutines", watching);
-        std::optional<coro::LoopWatchHooks> watch_hooks;
-        if (watch) watch_hooks.emplace(loop, *watch);
-        coro::Task<void> tasks = coro::show_tasks_on_request(watching.dump_tasks_after_ms);
-        tasks.start();
+        coro::Watching watched(loop, "07_coroutines", watching);
         const SyscallCount before = syscalls_so_far(); // for 11's comparison (syscall_count.hpp)
         loop.run_until_complete(coro::crawl(server, options, report)); // asyncio.run(crawl())
         SyscallCount crawl = syscalls_so_far() - before;

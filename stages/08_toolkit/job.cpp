@@ -1,5 +1,4 @@
 #include "job.hpp"
-#include "07_coroutines/watch.hpp" // where()
 
 #include <exception>
 #include <string>
@@ -42,7 +41,7 @@ std::string JobBase::state() const {
     if (Cancellation::current().running() == this) return "running";
     if (parked_.empty()) return "ready"; // woken, about to run
     const Waiter& w = *parked_.front();
-    std::string state = "waiting at " + where(w);
+    std::string state = "waiting at " + w.where();
     if (w.fd >= 0) state += " (fd " + std::to_string(w.fd) + (w.events & EVENT_READ ? " to read)" : " to write)");
     else if (w.deadline != never) state += " (a timer)";
     return state;

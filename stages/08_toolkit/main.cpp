@@ -10,11 +10,10 @@
 #include "report.hpp"
 #include "signals.hpp"
 #include "07_coroutines/loop.hpp"
-#include "07_coroutines/watch.hpp"
+#include "07_coroutines/watch/watch.hpp"
 
 #include <cstdio>
 #include <exception>
-#include <optional>
 
 int main(int argc, char** argv) {
     using namespace ladder;
@@ -27,11 +26,8 @@ int main(int argc, char** argv) {
     cli.option("--demo", &only, "run only this experiment (default: all, in order)",
                demo_names(coro::demos))
         .option("--workers", &workers, "worker tasks of the crawl demo", 1, 1000);
-    LoopWatchOptions watching; // 07's watch.hpp: --trace-loop, --slow-step-ms, the task view
-    add_loop_watch_flags(cli, watching);
-    cli.option("--dump-tasks-after-ms", &watching.dump_tasks_after_ms,
-               "print every task on the loop once, this long after the start (kill -QUIT too)",
-               0, 3'600'000);
+    LoopWatchOptions watching; // 07's watch/: --trace-loop, --slow-step-ms, the task view
+    coro::add_watch_flags(cli, watching);
     cli.parse(argc, argv);
 
     Endpoint server = require_server("08_toolkit", options);
@@ -48,11 +44,7 @@ int main(int argc, char** argv) {
     try {
         coro::Loop loop;
         coro::Cancellation cancellation(loop); // 08's tools, attached to 07's loop
-        auto watch = LoopWatch::make("08_toolkit", watching);
-        std::optional<coro::LoopWatchHooks> watch_hooks;
-        if (watch) watch_hooks.emplace(loop, *watch);
-        coro::Task<void> tasks = coro::show_tasks_on_request(watching.dump_tasks_after_ms);
-        tasks.start();
+        coro::Watching watched(loop, "08_toolkit", watching);
         ctx.delay_ms = loop.run_until_complete(ctx.stats())["delay_ms"].get<int>();
         results = run_demos(
             coro::demos, only,

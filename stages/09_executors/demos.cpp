@@ -6,7 +6,7 @@
 #include "03_thread_pool/thread_cost.hpp"
 #include "07_coroutines/crawl.hpp"
 #include "08_toolkit/job.hpp"
-#include "07_coroutines/watch.hpp"
+#include "07_coroutines/watch/watch.hpp"
 #include "08_toolkit/sleep.hpp"
 
 #include <algorithm>

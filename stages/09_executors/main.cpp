@@ -10,7 +10,7 @@
 #include "signals.hpp"
 #include "thread_executor.hpp"
 #include "07_coroutines/loop.hpp"
-#include "07_coroutines/watch.hpp"
+#include "07_coroutines/watch/watch.hpp"
 #include "08_toolkit/cancellation.hpp"
 
 #include <unistd.h>
@@ -37,8 +37,8 @@ int main(int argc, char** argv) {
         .option("--workers", &workers, "processes of the process pool (default: the cores)", 1, 64)
         .option("--blocking-ms", &blocking_ms, "how long each blocking call of `mixed` takes", 0,
                 60'000);
-    LoopWatchOptions watching; // 07's watch.hpp: --trace-loop, --slow-step-ms
-    add_loop_watch_flags(cli, watching);
+    LoopWatchOptions watching; // 07's watch/: --trace-loop, --slow-step-ms, the task view
+    coro::add_watch_flags(cli, watching);
     cli.parse(argc, argv);
 
     // Whole lines at once, also into a pipe or a file: the demos' tables and
@@ -61,9 +61,7 @@ int main(int argc, char** argv) {
         coro::ProcessExecutor processes(workers, coro::worker_jobs());
         coro::Loop loop;
         coro::Cancellation cancellation(loop); // 08's jobs, which run_in_executor returns
-        auto watch = LoopWatch::make("09_executors", watching);
-        std::optional<coro::LoopWatchHooks> watch_hooks;
-        if (watch) watch_hooks.emplace(loop, *watch);
+        coro::Watching watched(loop, "09_executors", watching);
         coro::ThreadExecutor thread_pool(loop, threads);
         coro::DemoContext ctx{server, options, report, thread_pool, processes};
         ctx.cores = cores;

@@ -69,7 +69,7 @@ TEST(Stage07, AThousandPagesWaitSideBySide) {
     EXPECT_LT(j["wall_s"].get<double>(), 10.0);
 }
 
-// --- watching the loop (07_coroutines/watch.hpp) ---------------------------------------------
+// --- watching the loop (07_coroutines/watch/) ---------------------------------------------
 
 TEST(Stage07, TheTaskViewShowsWhoAwaitsWhomThenTheCrawlCarriesOn) {
     Server server({"--delay-ms", "400"});

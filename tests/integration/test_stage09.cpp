@@ -204,7 +204,7 @@ TEST(Stage09, LagInlineJobsHoldTheHeartbeatExecutorJobsDoNot) {
     EXPECT_LT(n["executor"]["max_ms"].get<double>(), n["inline"]["max_ms"].get<double>())
         << n.dump();
     EXPECT_TRUE(r.demo["ok"].get<bool>()) << r.demo.dump();
-    // The slow-step watch (07's watch.hpp, two beats) named the step that ran
+    // The slow-step watch (07's watch/, two beats) named the step that ran
     // an inline job: the line of lag_while where it had parked before it.
     if (job_ms > 30) {
         EXPECT_GE(n["inline"]["slow_steps"].get<int>(), 1) << n.dump();

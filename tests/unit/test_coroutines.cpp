@@ -6,7 +6,7 @@
 #include "07_coroutines/hooks.hpp"
 #include "07_coroutines/io.hpp"
 #include "07_coroutines/loop.hpp"
-#include "07_coroutines/lowered.hpp"
+#include "07_coroutines/lowered/lowered.hpp"
 #include "07_coroutines/task.hpp"
 #include "error.hpp"
 #include "http.hpp"
@@ -800,7 +800,7 @@ TEST(CoroutineThreads, LoopsInTwoThreadsShareNothing) {
     EXPECT_GT(frames1, 0u);
 }
 
-// --- the coroutine lowered by hand (lowered.cpp) -------------------------------------------
+// --- the coroutine lowered by hand (lowered/lowered.cpp) -----------------------------------
 
 namespace {
 // What a sender does on the loop, in order; before each turn the peer reads

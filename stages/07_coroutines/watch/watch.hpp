@@ -1,5 +1,6 @@
-// Watching 07's loop think — not part of the lesson: the loop runs the same
-// with or without it. All of it uses the loop's hooks (hooks.hpp).
+// Watching 07's loop think — beside the lesson, not part of it: the loop runs
+// the same with or without it. All of it attaches through the loop's hooks
+// (../hooks.hpp); stages 07, 08 and 09 use it alike.
 //
 //   --trace-loop, --slow-step-ms, --debug   LoopWatchHooks tells a LoopWatch
 //                                           (common/loop_watch.hpp) every turn
@@ -7,15 +8,21 @@
 //                                           print_tasks(): every coroutine on
 //                                           the loop, from the task that started
 //                                           it down to where it is parked
+//
+//   add_watch_flags(cli, watching);               // before cli.parse()
+//   coro::Watching watched(loop, "07_coroutines", watching); // beside the loop
 #pragma once
 
-#include "hooks.hpp"
-#include "loop.hpp"
+#include "07_coroutines/hooks.hpp"
+#include "07_coroutines/loop.hpp"
+#include "07_coroutines/task.hpp"
+#include "cli.hpp"
 #include "loop_watch.hpp"
-#include "task.hpp"
 
 #include <cstdio>
-#include <unordered_map>
+#include <memory>
+#include <optional>
+#include <string>
 
 namespace ladder::coro {
 
@@ -40,9 +47,6 @@ class LoopWatchHooks : public LoopHooks {
     LoopWatch& watch_;
 };
 
-// "fetch:34": the coroutine a waiter belongs to and the line of its co_await.
-std::string where(const Waiter& w);
-
 // Every coroutine on the loop (parked or ready), each as the chain of tasks
 // that await one another, from the one nobody awaits down to where it waits.
 void print_tasks(const Loop& loop, std::FILE* out);
@@ -50,5 +54,20 @@ void print_tasks(const Loop& loop, std::FILE* out);
 // Runs for as long as it lives: prints the tasks on kill -QUIT, and once
 // `after_ms` after it starts (-1: never), then carries on. Destroy it to stop.
 Task<void> show_tasks_on_request(int after_ms);
+
+// The flags: common's add_loop_watch_flags() and the task view's --dump-tasks-after-ms.
+void add_watch_flags(Cli& cli, LoopWatchOptions& options);
+
+// What the flags asked for, attached to `loop` while this lives: the recorder
+// (only if a flag asked for it) and the task view. Destroy it before the loop.
+class Watching {
+  public:
+    Watching(Loop& loop, std::string stage, const LoopWatchOptions& options);
+
+  private:
+    std::unique_ptr<LoopWatch> watch_;
+    std::optional<LoopWatchHooks> hooks_;
+    Task<void> task_view_;
+};
 
 } // namespace ladder::coro

@@ -1,4 +1,4 @@
-#include "watch.hpp"
+#include "07_coroutines/watch/watch.hpp"
 #include "error.hpp"
 
 #include <fcntl.h>
@@ -16,7 +16,7 @@ namespace ladder::coro {
 namespace {
 
 LoopEntry entry(const Waiter& w) {
-    return LoopEntry{where(w), w.fd, w.events};
+    return LoopEntry{w.where(), w.fd, w.events};
 }
 
 // The watcher's own waiter (show_tasks_on_request) has no name: it is the
@@ -38,10 +38,6 @@ bool is_root(std::coroutine_handle<> continuation) {
 }
 
 } // namespace
-
-std::string where(const Waiter& w) {
-    return std::string(w.function) + ":" + std::to_string(w.line);
-}
 
 void LoopWatchHooks::turn_began(std::uint64_t turn) {
     watch_.turn_began(turn);
@@ -171,6 +167,20 @@ Task<void> show_tasks_on_request(int after_ms) {
         }
         print_tasks(Loop::current(), stderr);
     }
+}
+
+void add_watch_flags(Cli& cli, LoopWatchOptions& options) {
+    add_loop_watch_flags(cli, options);
+    cli.option("--dump-tasks-after-ms", &options.dump_tasks_after_ms,
+               "print every task on the loop once, this long after the start (kill -QUIT too)",
+               0, 3'600'000);
+}
+
+Watching::Watching(Loop& loop, std::string stage, const LoopWatchOptions& options)
+    : watch_(LoopWatch::make(std::move(stage), options)),
+      task_view_(show_tasks_on_request(options.dump_tasks_after_ms)) {
+    if (watch_) hooks_.emplace(loop, *watch_);
+    task_view_.start();
 }
 
 } // namespace ladder::coro

@@ -16,7 +16,7 @@
 // g++ and clang start every frame — the resume and destroy functions, then
 // the promise — so a std::coroutine_handle, and with it the loop, works on it.
 // Step it in gdb: `break send_all_resume`, then `print *f`.
-#include "lowered.hpp"
+#include "07_coroutines/lowered/lowered.hpp"
 #include "error.hpp"
 
 #include <sys/socket.h>
