@@ -61,11 +61,9 @@ class Socket {
         void await_suspend(std::coroutine_handle<P> self) {
             Waiter& w = sock.waiter_;
             if (w.loop) throw std::logic_error("another coroutine is waiting on this socket");
-            w.handle = self;
             w.events = Step::events;
-            w.function = coroutine_name(self);
             w.line = line;
-            Loop::current().wait(w); // here the coroutine parks
+            park(w, self); // here the coroutine parks
             parked = true;
         }
         // Our frame is destroyed while we are parked: the socket may live on,

@@ -122,6 +122,15 @@ T run(Task<T> main, std::string_view selector = "epoll") {
     return loop.run_until_complete(std::move(main));
 }
 
+// What every awaitable's await_suspend does: park coroutine `self` on the
+// current loop with w (named after its coroutine, for whoever watches).
+template <class P>
+void park(Waiter& w, std::coroutine_handle<P> self) {
+    w.handle = self;
+    w.function = coroutine_name(self);
+    Loop::current().wait(w);
+}
+
 inline Waiter::~Waiter() {
     if (loop) loop->forget(*this); // the loop it is on: never "whichever loop is current"
 }

@@ -22,9 +22,7 @@ class Sleep {
     bool await_ready() const noexcept { return false; } // even sleep(0) lets the others run
     template <class P>
     void await_suspend(std::coroutine_handle<P> self) {
-        waiter_.handle = self;
-        waiter_.function = coroutine_name(self);
-        Loop::current().wait(waiter_);
+        park(waiter_, self);
     }
     void await_resume() const {
         if (waiter_.error) std::rethrow_exception(waiter_.error); // cancelled

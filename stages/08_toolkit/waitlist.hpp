@@ -48,9 +48,7 @@ class WaitList {
         bool await_ready() const noexcept { return false; }
         template <class P>
         void await_suspend(std::coroutine_handle<P> self) {
-            waiter_.handle = self;
-            waiter_.function = coroutine_name(self);
-            Loop::current().wait(waiter_); // throws CancelledError if the job was cancelled
+            park(waiter_, self); // throws CancelledError if the job was cancelled
             list_.queue_.push_back(this);
         }
         void await_resume() {
