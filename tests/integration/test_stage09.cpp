@@ -234,6 +234,18 @@ TEST(Stage09, MixedBlockingCallsPagesAndProcessesAllWaitAtOnce) {
     EXPECT_LT(n["total_s"].get<double>(), n["sum_s"].get<double>()) << n.dump();
 }
 
+TEST(Stage09, TheTaskViewShowsPagesAndThreadJobsWhereTheyWait) {
+    Server server({"--delay-ms", "800"});
+    auto r = run_stage(with({"--demo", "mixed", "--port", server.port_arg(), "--blocking-ms",
+                             "800", "--count", "2", "--dump-tasks-after-ms", "100"},
+                            small));
+    ASSERT_EQ(r.result.exit_code, 0) << r.result.err;
+    // 100 ms in, the pages wait in 07's fetch and the blocking calls' callers
+    // for their thread-pool jobs (each one 800 ms at the server).
+    EXPECT_TRUE(contains(r.result.err, "crawl_page > fetch: parked at line")) << r.result.err;
+    EXPECT_TRUE(contains(r.result.err, "run > await_result<ladder::Page>: parked")) << r.result.err;
+}
+
 TEST(Stage09, ChooseMeasuresEachRowOfTheRuleOfThumb) {
     auto r = run_stage(with({"--demo", "choose", "--port", std::to_string(unused_port())}, small));
     ASSERT_EQ(r.result.exit_code, 0) << r.result.err;
