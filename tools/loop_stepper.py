@@ -20,6 +20,8 @@ import timeline
 STEPPABLE = ["05_callbacks", "06_generators", "07_coroutines", "08_toolkit", "09_executors"]
 DEFAULT_COUNT = "3"   # a few pages: a handful of turns to step through
 DEFAULT_DELAY_MS = 200  # long enough that the sleeping turn stands out on the timeline
+# 08 and 09 run every experiment by default: thousands of turns. One shows the idea.
+DEFAULT_DEMO = {"08_toolkit": "gather", "09_executors": "mixed"}
 STAGE_LIMIT_S = 120
 
 
@@ -194,6 +196,10 @@ def loop(build, wanted, flags, workdir):
     if bool(html_path) == as_text:
         runner.say("say how to show the turns: --html FILE or --text (one of them)")
         return 2
+    if stage in DEFAULT_DEMO and not any(f.split("=")[0] == "--demo" for f in stage_flags):
+        stage_flags += ["--demo", DEFAULT_DEMO[stage]]
+        runner.say(f"stepping through {stage}'s '{DEFAULT_DEMO[stage]}' experiment "
+                   "(--demo NAME for another)")
     os.makedirs(workdir, exist_ok=True)
     code, error, paths = record(build, stage, stage_flags, delay_ms, workdir)
     if code != 0:

@@ -90,6 +90,20 @@ TEST(LoopStepper, TextShowsEveryRecordedTurn) {
     EXPECT_TRUE(contains(r.out, "fetch:")) << "07's steps are named after their co_await";
 }
 
+TEST(LoopStepper, AStageOfExperimentsIsSteppedThroughOneOfThemUnlessTold) {
+    // 09 runs every experiment by default (thousands of turns); the stepper
+    // picks `mixed`, and a --demo given is kept.
+    auto r = ladder_loop({"09", "--text"});
+    ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+    EXPECT_TRUE(contains(r.err, "stepping through 09_executors's 'mixed' experiment")) << r.err;
+    EXPECT_TRUE(contains(r.out, "fetch:")) << "mixed fetches pages on the loop";
+    EXPECT_LT(recorded_turns(recording_path(r.out)).size(), 200u);
+    auto cpu = ladder_loop({"09", "--demo", "cpu", "--jobs", "2", "--size", "100000", "--text"});
+    ASSERT_EQ(cpu.exit_code, 0) << cpu.out << cpu.err;
+    EXPECT_FALSE(contains(cpu.err, "stepping through")) << cpu.err;
+    EXPECT_FALSE(contains(cpu.out, "fetch:")) << "cpu fetches no page";
+}
+
 TEST(LoopStepper, WritesOneSelfContainedPage) {
     std::string page = temp_path("l.html");
     auto r = ladder_loop({"05", "--count", "3", "--html", page});
