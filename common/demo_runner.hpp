@@ -25,6 +25,14 @@ struct DemoResult {
     nlohmann::json numbers = nlohmann::json::object(); // what it measured, for --json
 };
 
+// What a demo measures with: seconds since `start`; a number kept to 3 decimals (--json).
+inline double seconds_since(Clock::time_point start) {
+    return std::chrono::duration<double>(Clock::now() - start).count();
+}
+inline double round3(double x) {
+    return std::round(x * 1000) / 1000;
+}
+
 template <class Demo, std::size_t N>
 std::vector<std::string> demo_names(const Demo (&demos)[N]) {
     std::vector<std::string> names;
@@ -40,7 +48,6 @@ nlohmann::json run_demos(const Demo (&demos)[N], const std::string& only, RunOne
                          std::FILE* out, bool& all_ok) {
     nlohmann::json results = nlohmann::json::array();
     all_ok = true;
-    auto round3 = [](double x) { return std::round(x * 1000) / 1000; };
     for (const Demo& demo : demos) {
         if (!only.empty() && only != demo.name) continue;
         auto start = Clock::now();
@@ -50,7 +57,7 @@ nlohmann::json run_demos(const Demo (&demos)[N], const std::string& only, RunOne
         } catch (const std::exception& e) {
             r.what = std::string("failed: ") + e.what();
         }
-        double wall = std::chrono::duration<double>(Clock::now() - start).count();
+        double wall = seconds_since(start);
         all_ok = all_ok && r.ok;
         nlohmann::json j = {{"name", demo.name}, {"wall_s", round3(wall)}, {"ok", r.ok},
                             {"what", r.what}, {"numbers", r.numbers}};

@@ -61,9 +61,6 @@ DemoResult outcome(bool ok, std::string what, double predicted_s) {
     r.predicted_s = predicted_s;
     return r;
 }
-double seconds_since(Clock::time_point start) {
-    return std::chrono::duration<double>(Clock::now() - start).count();
-}
 std::string with_delay(int page, int delay_ms) {
     return page_path(page) + "?delay_ms=" + std::to_string(delay_ms);
 }

@@ -22,10 +22,6 @@ namespace {
 
 using std::chrono::milliseconds;
 
-double seconds_since(Clock::time_point start) {
-    return std::chrono::duration<double>(Clock::now() - start).count();
-}
-
 // printf to the demo's output, unless it is silenced (--json --quiet).
 [[gnu::format(printf, 2, 3)]] void say(const DemoContext& ctx, const char* format, ...) {
     if (!ctx.out) return;
@@ -33,10 +29,6 @@ double seconds_since(Clock::time_point start) {
     va_start(args, format);
     std::vfprintf(ctx.out, format, args);
     va_end(args);
-}
-
-double round3(double x) {
-    return std::round(x * 1000) / 1000;
 }
 
 // ---------------------------------------------------------------- cpu ----
