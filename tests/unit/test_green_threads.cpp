@@ -283,10 +283,11 @@ TEST(StackPool, MapsAChunkOfStacksAtATimeEachWithItsOwnGuard) {
     pool.give_back(*taken[5]);
     EXPECT_EQ(&pool.take(), taken[5]); // the last one given back comes out first
     EXPECT_EQ(&pool.take(), taken[3]);
-    for (FiberStack* stack : taken) pool.give_back(*stack);
-    pool.release();
+    std::vector<const void*> bottoms;
+    for (FiberStack* stack : taken) bottoms.push_back(stack->bottom()), pool.give_back(*stack);
+    pool.release(); // the FiberStacks are gone with their chunks
     EXPECT_EQ(StackPool::mapped(), mapped_before);
-    for (FiberStack* stack : taken) EXPECT_FALSE(is_mapped(stack->bottom()));
+    for (const void* bottom : bottoms) EXPECT_FALSE(is_mapped(bottom));
 }
 
 TEST_F(GreenThreads, TouchedStackIsWhatTheFiberUsedNotWhatItReserved) {
