@@ -11,6 +11,7 @@
 
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/time.h>
 #include <unistd.h>
 
@@ -47,6 +48,31 @@ void set_timeout(int fd, int option, std::chrono::milliseconds limit) {
                static_cast<suseconds_t>(limit.count() % 1000 * 1000)};
     ASSERT_EQ(::setsockopt(fd, SOL_SOCKET, option, &tv, sizeof tv), 0);
 }
+
+// The timeout as the socket's owner sees it: getsockopt(), which is the patch's.
+std::chrono::milliseconds timeout_of(int fd, int option) {
+    timeval tv{};
+    socklen_t len = sizeof tv;
+    if (::getsockopt(fd, SOL_SOCKET, option, &tv, &len) < 0) return -1ms;
+    return std::chrono::seconds(tv.tv_sec) + std::chrono::milliseconds(tv.tv_usec / 1000);
+}
+
+// The timeout the kernel has: the system call itself, past the patch.
+std::chrono::milliseconds kernel_timeout_of(int fd, int option) {
+    timeval tv{};
+    socklen_t len = sizeof tv;
+    if (::syscall(SYS_getsockopt, fd, SOL_SOCKET, option, &tv, &len) < 0) return -1ms;
+    return std::chrono::seconds(tv.tv_sec) + std::chrono::milliseconds(tv.tv_usec / 1000);
+}
+
+// A TCP listener on loopback whose accept queue completes the handshakes; connect here.
+struct Listener {
+    Fd fd = listen_tcp(resolve("127.0.0.1", 0), 16);
+    Endpoint where = resolve("127.0.0.1", local_port(fd.get()));
+    int connect(int sock) const {
+        return ::connect(sock, reinterpret_cast<const sockaddr*>(&where.addr), where.len);
+    }
+};
 
 int mappings() { // lines of /proc/self/maps: one per mapping (VMA)
     std::ifstream maps("/proc/self/maps");
@@ -196,6 +222,126 @@ TEST_F(GreenThreads, AConnectThatWaitsLetsTheOthersRunAndTimesOutLikeTheKernel) 
     EXPECT_EQ(result, -1);
     EXPECT_EQ(error, EINPROGRESS); // what Linux says when a blocking connect runs past SO_SNDTIMEO
     EXPECT_EQ(log, (std::vector<std::string>{"1 connect", "2 ran", "1 gave up"}));
+}
+
+TEST_F(GreenThreads, AFibersSocketKeepsItsTimeoutsFromTheKernel) {
+    std::chrono::milliseconds seen{}, in_kernel{}, other_seen{};
+    int bad = 0, bad_error = 0;
+    scheduler.spawn(1, [&] {
+        Fd sock(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+        set_timeout(sock.get(), SO_RCVTIMEO, 1500ms);
+        set_timeout(sock.get(), SO_SNDTIMEO, 700ms);
+        seen = timeout_of(sock.get(), SO_RCVTIMEO);
+        other_seen = timeout_of(sock.get(), SO_SNDTIMEO);
+        in_kernel = kernel_timeout_of(sock.get(), SO_RCVTIMEO);
+        timeval wrong{0, 1'000'000}; // the kernel says EDOM, and so must the patch
+        bad = ::setsockopt(sock.get(), SOL_SOCKET, SO_RCVTIMEO, &wrong, sizeof wrong);
+        bad_error = errno;
+    });
+    scheduler.run();
+    EXPECT_EQ(seen, 1500ms);
+    EXPECT_EQ(other_seen, 700ms);
+    EXPECT_EQ(in_kernel, 0ms); // no system call was made for it
+    EXPECT_EQ(bad, -1);
+    EXPECT_EQ(bad_error, EDOM);
+}
+
+TEST_F(GreenThreads, AKeptTimeoutIsForgottenWhenItsFdIsClosed) {
+    std::vector<std::chrono::milliseconds> seen;
+    std::vector<bool> same_fd;
+    scheduler.spawn(1, [&] {
+        int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        set_timeout(fd, SO_RCVTIMEO, 1500ms);
+        ::close(fd);
+        // The kernel gives the lowest free number: fd again, here to a socket not made by socket().
+        int pair[2];
+        ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair), 0);
+        same_fd.push_back(pair[0] == fd);
+        seen.push_back(timeout_of(pair[0], SO_RCVTIMEO));
+        ::close(pair[0]);
+        ::close(pair[1]);
+        // A fiber's socket again, which lets go of its fd without close()...
+        fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        set_timeout(fd, SO_RCVTIMEO, 1500ms);
+        ::syscall(SYS_close, fd);
+        // ...and the next socket() on that number starts with nothing kept.
+        int again = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        same_fd.push_back(again == fd);
+        seen.push_back(timeout_of(again, SO_RCVTIMEO));
+        ::close(again);
+    });
+    scheduler.run();
+    EXPECT_EQ(same_fd, (std::vector<bool>{true, true}));
+    EXPECT_EQ(seen, (std::vector<std::chrono::milliseconds>{0ms, 0ms}));
+}
+
+TEST_F(GreenThreads, ARecvOnAFibersSocketTimesOutAtTheKeptTimeout) {
+    Listener listener;
+    int result = 0, error = 0;
+    std::chrono::milliseconds in_kernel{};
+    auto started = std::chrono::steady_clock::now();
+    std::chrono::steady_clock::duration waited{};
+    scheduler.spawn(1, [&] {
+        Fd sock(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+        ASSERT_EQ(listener.connect(sock.get()), 0);
+        set_timeout(sock.get(), SO_RCVTIMEO, 50ms);
+        in_kernel = kernel_timeout_of(sock.get(), SO_RCVTIMEO);
+        // Spawned now, so that it runs while this fiber waits, not during the connect.
+        scheduler.spawn(2, [&] { log.push_back("2 ran"); });
+        char c;
+        log.push_back("1 recv");
+        result = static_cast<int>(::recv(sock.get(), &c, 1, 0)); // the server never answers
+        error = errno;
+        waited = std::chrono::steady_clock::now() - started;
+        log.push_back("1 timed out");
+    });
+    scheduler.run();
+    EXPECT_EQ(in_kernel, 0ms); // so it was the patch's deadline that ended the wait
+    EXPECT_EQ(result, -1);
+    EXPECT_EQ(error, EAGAIN);
+    EXPECT_GE(waited, 50ms);
+    EXPECT_EQ(log, (std::vector<std::string>{"1 recv", "2 ran", "1 timed out"}));
+}
+
+TEST_F(GreenThreads, OffAFiberAFibersSocketTellsTheKernelItsTimeoutsFirst) {
+    Listener listener;
+    Fd sock;
+    scheduler.spawn(1, [&] {
+        sock.reset(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+        ASSERT_EQ(listener.connect(sock.get()), 0);
+        set_timeout(sock.get(), SO_RCVTIMEO, 1500ms);
+    });
+    scheduler.run();
+    EXPECT_EQ(kernel_timeout_of(sock.get(), SO_RCVTIMEO), 0ms);
+    Fd server(::accept(listener.fd.get(), nullptr, nullptr));
+    ASSERT_EQ(::send(server.get(), "k", 1, 0), 1);
+    char c;
+    EXPECT_EQ(::recv(sock.get(), &c, 1, 0), 1); // a real blocking recv: the kernel's timeout counts
+    EXPECT_EQ(kernel_timeout_of(sock.get(), SO_RCVTIMEO), 1500ms);
+    EXPECT_EQ(timeout_of(sock.get(), SO_RCVTIMEO), 1500ms);
+}
+
+TEST_F(GreenThreads, ASocketItsOwnerMadeNonBlockingDoesNotWait) {
+    Listener listener;
+    SocketPair pair;
+    set_nonblocking(pair.a.get()); // fcntl, as common/net.cpp does it
+    int recv_result = 0, recv_error = 0, connect_result = 0, connect_error = 0;
+    scheduler.spawn(1, [&] {
+        char c;
+        recv_result = static_cast<int>(::recv(pair.a.get(), &c, 1, 0));
+        recv_error = errno;
+        Fd sock(::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+        connect_result = listener.connect(sock.get());
+        connect_error = errno;
+        log.push_back("1 done");
+    });
+    scheduler.spawn(2, [&] { log.push_back("2 ran"); });
+    scheduler.run();
+    EXPECT_EQ(recv_result, -1);
+    EXPECT_EQ(recv_error, EAGAIN);
+    EXPECT_TRUE(connect_result == 0 || connect_error == EINPROGRESS) << connect_error;
+    EXPECT_EQ(log, (std::vector<std::string>{"1 done", "2 ran"})); // fiber 1 never switched away
+    EXPECT_EQ(scheduler.switches(), 2);
 }
 
 TEST_F(GreenThreads, OffAFiberTheCallsAreTheRealBlockingOnes) {
