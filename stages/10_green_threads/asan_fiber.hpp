@@ -1,7 +1,7 @@
 // What AddressSanitizer must be told when this thread moves to another stack.
 // ASan keeps a picture of each thread's stack: a jump to a fiber's stack would
-// look to it like a wild stack pointer, and the shadow memory of a stack we
-// unmap would stay poisoned for whoever maps that address next. In a build
+// look to it like a wild stack pointer, and the shadow memory of a stack would
+// stay poisoned for the next fiber on it, or whoever maps that address next. In a build
 // without ASan, swap_context() is swapcontext() and the others are empty.
 #pragma once
 
@@ -37,7 +37,8 @@ inline void asan_before_switch(void** fake_stack, const void* bottom, std::size_
 inline void asan_after_switch(void* fake_stack, const void** from_bottom, std::size_t* from_size) {
     __sanitizer_finish_switch_fiber(fake_stack, from_bottom, from_size);
 }
-// Before a fiber's stack is unmapped: clear the poison its frames left behind.
+// When a fiber's stack goes back to the pool, and before it is unmapped: clear the
+// poison its frames left behind.
 inline void asan_forget_stack(void* bottom, std::size_t size) {
     __asan_unpoison_memory_region(bottom, size);
 }

@@ -4,6 +4,8 @@
 // save this stack's registers, load the other's.
 #pragma once
 
+#include "stack_pool.hpp"
+
 #include <ucontext.h>
 
 #include <cstddef>
@@ -12,40 +14,12 @@
 
 namespace ladder::green {
 
-// A fiber's stack: `size` bytes from mmap, and below them a guard that nothing
-// may touch (PROT_NONE), so that running off the end is a fault, not a quiet
-// write into the next stack.
-class FiberStack {
-  public:
-    // Bigger than the largest frame on a page's path (01's 4 KiB read buffer):
-    // a frame that does not fit must land in the guard, not jump over it.
-    static constexpr std::size_t guard_bytes = 16 * 1024;
-
-    explicit FiberStack(std::size_t size); // rounded up to whole pages; SysError if mmap fails
-    ~FiberStack();
-    FiberStack(const FiberStack&) = delete;
-    FiberStack& operator=(const FiberStack&) = delete;
-
-    // The lowest usable byte: the stack grows down towards it.
-    void* bottom() const noexcept { return bottom_; }
-    std::size_t size() const noexcept { return size_; }
-    bool in_guard(const void* address) const noexcept;
-    // How much of the stack the fiber has touched: its resident pages (mincore).
-    std::size_t touched_bytes() const;
-
-    static int mapped() noexcept { return mapped_; } // stacks mapped right now (leak check)
-
-  private:
-    char* mapping_; // guard, then the stack
-    char* bottom_;
-    std::size_t size_;
-    static inline int mapped_ = 0;
-};
-
 class Fiber {
   public:
-    // `id` names the fiber in messages (the page number). `body` starts at the first resume().
-    Fiber(int id, std::size_t stack_size, std::function<void()> body);
+    // `id` names the fiber in messages (the page number). `body` starts at the
+    // first resume(), on a stack from `stacks`, which gets it back when the fiber goes.
+    Fiber(int id, StackPool& stacks, std::function<void()> body);
+    ~Fiber() { stacks_.give_back(stack_); }
     Fiber(const Fiber&) = delete; // its context points into itself
     Fiber& operator=(const Fiber&) = delete;
 
@@ -67,7 +41,8 @@ class Fiber {
     static void entry(); // where makecontext() starts the fiber
 
     int id_;
-    FiberStack stack_;
+    StackPool& stacks_;
+    FiberStack& stack_;
     std::function<void()> body_;
     ucontext_t context_{}; // the fiber's registers while it is not running (968 bytes)
     bool finished_ = false;

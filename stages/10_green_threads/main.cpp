@@ -35,7 +35,7 @@ int recurse(int depth) {
 int crawl(const Endpoint& server, const ClientOptions& options, const std::string& selector_name,
           int stack_kb, int overflow_page) {
     auto selector = make_selector(selector_name);
-    green::Scheduler scheduler(*selector);
+    green::Scheduler scheduler(*selector, static_cast<std::size_t>(stack_kb) * 1024);
     Report report("10_green_threads", options);
     auto timeout = std::chrono::milliseconds(options.timeout_ms);
     std::size_t touched_total = 0, touched_most = 0; // bytes of stack the pages touched
@@ -63,7 +63,7 @@ int crawl(const Endpoint& server, const ClientOptions& options, const std::strin
             touched_total += touched;
             touched_most = std::max(touched_most, touched);
         };
-        scheduler.spawn(page, static_cast<std::size_t>(stack_kb) * 1024, fetch_one);
+        scheduler.spawn(page, fetch_one);
     }
     scheduler.run();
 
@@ -73,7 +73,7 @@ int crawl(const Endpoint& server, const ClientOptions& options, const std::strin
     report.extra["stack_touched_kb_per_page"] =
         std::round(10.0 * static_cast<double>(touched_total) / 1024 / options.count) / 10;
     report.extra["stack_touched_kb_max"] = touched_most / 1024;
-    report.extra["stacks_leaked"] = green::FiberStack::mapped();
+    report.extra["stacks_leaked"] = green::StackPool::mapped();
     report.extra["switches"] = scheduler.switches();
     return report.finish();
 }

@@ -10,28 +10,24 @@
 // What this cannot reach: code that makes the system call itself, glibc's own
 // internal calls, any other blocking call (read, poll, sleep, a disk read, a
 // mutex) — those still stop every fiber at once. See notes/10_green_threads.md.
+#include "real.hpp"
 #include "scheduler.hpp"
 #include "selector.hpp"
+#include "socket_timeouts.hpp"
 
-#include <dlfcn.h>
 #include <fcntl.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 
-#include <bit>
 #include <cerrno>
 #include <chrono>
 
 namespace {
 
 using ladder::Clock;
+using ladder::green::real;
 using ladder::green::Scheduler;
-
-// The next definition of `name` after ours: the C library's (or ASan's wrapper of it).
-template <typename Function>
-Function real(const char* name) {
-    return std::bit_cast<Function>(::dlsym(RTLD_NEXT, name));
-}
+using ladder::green::tell_the_kernel;
 
 const auto real_connect = real<int (*)(int, const sockaddr*, socklen_t)>("connect");
 const auto real_send = real<ssize_t (*)(int, const void*, size_t, int)>("send");
@@ -45,6 +41,8 @@ bool is_blocking(int fd) {
 
 // How long the blocking call may wait: the SO_RCVTIMEO or SO_SNDTIMEO its owner
 // set on the socket (01's net.cpp sets both before every call), 0 = forever.
+// For a socket a fiber made, getsockopt() is ours and makes no system call
+// (socket_timeouts.cpp).
 Clock::time_point deadline_of(int fd, int option) {
     timeval limit{};
     socklen_t len = sizeof limit;
@@ -62,6 +60,7 @@ Clock::time_point deadline_of(int fd, int option) {
 template <typename Call>
 ssize_t without_blocking(int fd, int flags, unsigned events, int timeout_option, Call call) {
     Scheduler* scheduler = Scheduler::of_this_fiber();
+    if (!scheduler) tell_the_kernel(fd); // the kernel may wait in this call: it needs the timeout
     if (!scheduler || (flags & MSG_DONTWAIT)) return call(flags); // not a fiber's blocking call
     ssize_t n = call(flags | MSG_DONTWAIT);
     if (n >= 0 || errno != EAGAIN || !is_blocking(fd))
@@ -93,6 +92,7 @@ extern "C" ssize_t send(int fd, const void* buf, size_t len, int flags) {
 // call, wait for the handshake on the scheduler, and put the mode back.
 extern "C" int connect(int fd, const sockaddr* addr, socklen_t len) {
     Scheduler* scheduler = Scheduler::of_this_fiber();
+    if (!scheduler) tell_the_kernel(fd);
     int mode = scheduler ? ::fcntl(fd, F_GETFL) : -1;
     if (mode < 0 || (mode & O_NONBLOCK)) return real_connect(fd, addr, len);
     ::fcntl(fd, F_SETFL, mode | O_NONBLOCK);

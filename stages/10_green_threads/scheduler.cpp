@@ -13,8 +13,8 @@ struct Scheduler::Blocked {
     bool timed_out = false;
 };
 
-void Scheduler::spawn(int id, std::size_t stack_size, std::function<void()> body) {
-    auto fiber = std::make_unique<Fiber>(id, stack_size, std::move(body));
+void Scheduler::spawn(int id, std::function<void()> body) {
+    auto fiber = std::make_unique<Fiber>(id, stacks_, std::move(body));
     ready_.push_back(fiber.get());
     fibers_.emplace(fiber.get(), std::move(fiber));
 }
@@ -38,6 +38,7 @@ void Scheduler::run() {
             wake(*static_cast<Blocked*>(key.data), false);
         wake_overdue();
     }
+    stacks_.release(); // no fiber left to need one: the stacks go back to the kernel
 }
 
 bool Scheduler::wait_until_ready(int fd, unsigned events, Clock::time_point deadline) {
@@ -74,7 +75,7 @@ void Scheduler::switch_to(Fiber& fiber) {
     fiber.resume();
     if (!fiber.finished()) return;
     std::exception_ptr escaped = fiber.error();
-    fibers_.erase(&fiber); // unmaps its stack
+    fibers_.erase(&fiber); // its stack goes back to the pool, for the next fiber
     if (escaped) std::rethrow_exception(escaped);
 }
 

@@ -7,6 +7,7 @@
 #include "fiber.hpp"
 #include "net.hpp"
 #include "selector.hpp"
+#include "stack_pool.hpp"
 
 #include <cstddef>
 #include <deque>
@@ -19,14 +20,16 @@ namespace ladder::green {
 
 class Scheduler {
   public:
-    explicit Scheduler(Selector& selector) : selector_(selector) {}
+    // Every fiber gets a stack of `stack_size` bytes, from a pool that run() empties at its end.
+    Scheduler(Selector& selector, std::size_t stack_size)
+        : selector_(selector), stacks_(stack_size) {}
     Scheduler(const Scheduler&) = delete;
     Scheduler& operator=(const Scheduler&) = delete;
 
     // A new fiber running `body`, first resumed by run(). SysError if no stack can be mapped.
-    void spawn(int id, std::size_t stack_size, std::function<void()> body);
-    // Runs the fibers until every one has finished. An exception that escaped
-    // a fiber's body comes out here.
+    void spawn(int id, std::function<void()> body);
+    // Runs the fibers until every one has finished, then unmaps their stacks.
+    // An exception that escaped a fiber's body comes out here.
     void run();
 
     // From inside a fiber: let the others run until `fd` is ready for `events`
@@ -37,6 +40,7 @@ class Scheduler {
     static Scheduler* of_this_fiber() noexcept;
 
     long switches() const noexcept { return switches_; } // resumes, over the whole run
+    const StackPool& stacks() const noexcept { return stacks_; }
 
   private:
     struct Blocked;
@@ -46,6 +50,7 @@ class Scheduler {
     void switch_to(Fiber& fiber);
 
     Selector& selector_;
+    StackPool stacks_; // before fibers_: a fiber gives its stack back when it goes
     std::unordered_map<Fiber*, std::unique_ptr<Fiber>> fibers_; // every fiber not finished yet
     std::deque<Fiber*> ready_;
     std::multimap<Clock::time_point, Blocked*> deadlines_;
