@@ -201,15 +201,15 @@ TEST(Stage09, LagInlineJobsHoldTheHeartbeatExecutorJobsDoNot) {
     // A beat that falls due during an inline job waits for the rest of it: at
     // least a job minus one 10 ms beat.
     EXPECT_GE(n["inline"]["max_ms"].get<double>(), 0.5 * job_ms) << n.dump();
-    EXPECT_LT(n["executor"]["max_ms"].get<double>(), n["inline"]["max_ms"].get<double>())
-        << n.dump();
     EXPECT_TRUE(r.demo["ok"].get<bool>()) << r.demo.dump();
-    // The slow-step watch (07's watch/, two beats) named the step that ran
+    // The slow-step watch (07's watch/, half a job) named each step that ran
     // an inline job: the line of lag_while where it had parked before it.
-    if (job_ms > 30) {
-        EXPECT_GE(n["inline"]["slow_steps"].get<int>(), 1) << n.dump();
-        EXPECT_TRUE(contains(r.result.err, "slow step: lag_while:")) << r.result.err;
-    }
+    // Executor jobs hold no step (how late the beat is there is the kernel's
+    // scheduling, not the loop's: a busy machine stretches it).
+    EXPECT_GE(n["inline"]["slow_steps"].get<int>(), 4) << n.dump();
+    EXPECT_LT(n["executor"]["slow_steps"].get<int>(), n["inline"]["slow_steps"].get<int>())
+        << n.dump();
+    EXPECT_TRUE(contains(r.result.err, "slow step: lag_while:")) << r.result.err;
 }
 
 TEST(Stage09, MixedBlockingCallsPagesAndProcessesAllWaitAtOnce) {
