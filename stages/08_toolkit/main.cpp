@@ -5,12 +5,12 @@
 #include "cancellation.hpp"
 #include "cli.hpp"
 #include "demo_runner.hpp"
-#include "demos.hpp"
 #include "page.hpp"
 #include "report.hpp"
 #include "signals.hpp"
 #include "07_coroutines/loop.hpp"
 #include "07_coroutines/watch/watch.hpp"
+#include "08_toolkit/demos/demos.hpp"
 
 #include <cstdio>
 #include <exception>

@@ -3,7 +3,6 @@
 // experiment (seed 000's rule of thumb; seed 004's test9).
 #include "cli.hpp"
 #include "demo_runner.hpp"
-#include "demos.hpp"
 #include "page.hpp"
 #include "process_executor.hpp"
 #include "report.hpp"
@@ -12,6 +11,7 @@
 #include "07_coroutines/loop.hpp"
 #include "07_coroutines/watch/watch.hpp"
 #include "08_toolkit/cancellation.hpp"
+#include "09_executors/demos/demos.hpp"
 
 #include <unistd.h>
 

@@ -121,8 +121,9 @@ extern "C" void on_sigquit(int) {
 
 // Wait until `fd` is readable or `deadline` passes; true if readable.
 struct ReadableOrDeadline {
+    Loop& loop;
     Waiter waiter;
-    ReadableOrDeadline(int fd, Clock::time_point deadline) noexcept {
+    ReadableOrDeadline(Loop& on, int fd, Clock::time_point deadline) noexcept : loop(on) {
         waiter.fd = fd;
         waiter.events = EVENT_READ;
         waiter.deadline = deadline;
@@ -130,7 +131,7 @@ struct ReadableOrDeadline {
     bool await_ready() const noexcept { return false; }
     void await_suspend(std::coroutine_handle<> self) {
         waiter.handle = self; // no function name: not shown (above)
-        Loop::current().wait(waiter);
+        loop.wait(waiter);
     }
     bool await_resume() const {
         if (waiter.error) std::rethrow_exception(waiter.error);
@@ -140,7 +141,7 @@ struct ReadableOrDeadline {
 
 } // namespace
 
-Task<void> show_tasks_on_request(int after_ms) {
+Task<void> show_tasks_on_request(Loop& loop, int after_ms) {
     int fds[2];
     if (::pipe2(fds, O_NONBLOCK | O_CLOEXEC) < 0) throw_errno("pipe2");
     Fd read_end(fds[0]), write_end(fds[1]);
@@ -157,7 +158,7 @@ Task<void> show_tasks_on_request(int after_ms) {
     } restore{old};
     auto once = after_ms >= 0 ? Clock::now() + std::chrono::milliseconds(after_ms) : never;
     for (;;) {
-        bool signalled = co_await ReadableOrDeadline(read_end.get(), once);
+        bool signalled = co_await ReadableOrDeadline(loop, read_end.get(), once);
         if (signalled) {
             char drain[64];
             while (::read(read_end.get(), drain, sizeof drain) > 0) {
@@ -165,7 +166,7 @@ Task<void> show_tasks_on_request(int after_ms) {
         } else {
             once = never;
         }
-        print_tasks(Loop::current(), stderr);
+        print_tasks(loop, stderr);
     }
 }
 
@@ -178,7 +179,7 @@ void add_watch_flags(Cli& cli, LoopWatchOptions& options) {
 
 Watching::Watching(Loop& loop, std::string stage, const LoopWatchOptions& options)
     : watch_(LoopWatch::make(std::move(stage), options)),
-      task_view_(show_tasks_on_request(options.dump_tasks_after_ms)) {
+      task_view_(show_tasks_on_request(loop, options.dump_tasks_after_ms)) {
     if (watch_) hooks_.emplace(loop, *watch_);
     task_view_.start();
 }

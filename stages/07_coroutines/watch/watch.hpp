@@ -51,9 +51,9 @@ class LoopWatchHooks : public LoopHooks {
 // that await one another, from the one nobody awaits down to where it waits.
 void print_tasks(const Loop& loop, std::FILE* out);
 
-// Runs for as long as it lives: prints the tasks on kill -QUIT, and once
+// Runs on `loop` for as long as it lives: prints its tasks on kill -QUIT, and once
 // `after_ms` after it starts (-1: never), then carries on. Destroy it to stop.
-Task<void> show_tasks_on_request(int after_ms);
+Task<void> show_tasks_on_request(Loop& loop, int after_ms);
 
 // The flags: common's add_loop_watch_flags() and the task view's --dump-tasks-after-ms.
 void add_watch_flags(Cli& cli, LoopWatchOptions& options);

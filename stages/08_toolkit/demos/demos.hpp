@@ -1,4 +1,4 @@
-// 08_toolkit's experiments (demos.cpp): each runs one tool against the slow
+// 08_toolkit's experiments (demos/demos.cpp): each runs one tool against the slow
 // server and says what the idea predicts.
 #pragma once
 

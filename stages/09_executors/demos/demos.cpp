@@ -1,5 +1,5 @@
 #include "demos.hpp"
-#include "cpu_job.hpp"
+#include "09_executors/cpu_job.hpp"
 #include "page.hpp"
 #include "switch_cost.hpp"
 #include "01_blocking/fetch.hpp"

@@ -1,13 +1,13 @@
-// 09_executors' experiments (demos.cpp): CPU-bound work next to the event
+// 09_executors' experiments (demos/demos.cpp): CPU-bound work next to the event
 // loop, each one timed and set beside what the idea predicts.
 #pragma once
 
 #include "cli.hpp"
 #include "demo_runner.hpp"
 #include "net.hpp"
-#include "process_executor.hpp"
+#include "09_executors/process_executor.hpp"
 #include "report.hpp"
-#include "thread_executor.hpp"
+#include "09_executors/thread_executor.hpp"
 
 #include <nlohmann/json.hpp>
 
