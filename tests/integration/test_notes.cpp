@@ -508,3 +508,36 @@ TEST(NotesRule, PairedFilesAndStageFoldersResolve) {
     EXPECT_TRUE(check_note("notes/00_overview.md", "`build/stages/07_coroutines/07_coroutines` `build/timeline.html`").empty());
     EXPECT_EQ(check_note("notes/00_overview.md", "`build/stages/07_coroutines/07_coroutine`").size(), 1u);
 }
+
+// The stepper names a parked coroutine after its function and the line of its
+// co_await ("fetch:25"), and the notes' exercises tell a student which box to
+// look for by that name. Each cited line must still be the co_await it names.
+TEST(NotesCiteLines, TheLinesTheStepperShowsAreStillTheirCoAwaits) {
+    struct Cited {
+        const char* file;
+        int line;
+        const char* code;
+        std::vector<const char*> notes; // each says "<function>:<line>"
+        const char* as;
+    };
+    const std::vector<Cited> cited = {
+        {"stages/07_coroutines/crawl.cpp", 19, "co_await sock.connect(server)",
+         {"notes/07_coroutines.md", "notes/solutions/07.md", "notes/08_toolkit.md"}, "fetch:19"},
+        {"stages/07_coroutines/crawl.cpp", 25, "co_await sock.recv(response)",
+         {"notes/00_overview.md", "notes/07_coroutines.md", "notes/08_toolkit.md"}, "fetch:25"},
+        {"stages/08_toolkit/demos/demos.cpp", 187, "co_await sem.acquire()",
+         {"notes/08_toolkit.md", "notes/solutions/08.md"}, "operator():187"},
+    };
+    for (const Cited& c : cited) {
+        std::istringstream source(slurp(source_root() + "/" + c.file));
+        std::string line;
+        for (int n = 0; n < c.line && std::getline(source, line); ++n) {
+        }
+        EXPECT_NE(line.find(c.code), std::string::npos)
+            << c.file << ":" << c.line << " is no longer `" << c.code << "` but: " << line
+            << "\n(update " << c.as << " in the notes that cite it, and this test)";
+        for (const char* note : c.notes)
+            EXPECT_NE(slurp(source_root() + "/" + note).find(c.as), std::string::npos)
+                << note << " no longer cites " << c.as << ": drop it from this test";
+    }
+}
