@@ -68,9 +68,10 @@ TEST(Stage08, GatherWaitsForThemAllAtOnce) {
     Server server({"--delay-ms", "100"});
     auto r = run_demo(server, "gather", {"--count", "6"});
     ASSERT_EQ(r.result.exit_code, 0) << r.result.err;
-    EXPECT_EQ(server.stats()["peak_waiting"], 6);
+    EXPECT_EQ(server.stats()["peak_waiting"], 6); // all six at once: concurrency, not a time
     EXPECT_GE(r.demo["wall_s"].get<double>(), 0.100);
-    EXPECT_LT(r.demo["wall_s"].get<double>(), 6 * 0.100); // generous: far from sequential
+    EXPECT_NE(r.demo["what"].get<std::string>().find("peak open connections 6"), std::string::npos)
+        << r.demo.dump(); // the demo judged itself by what the server saw
 }
 
 TEST(Stage08, AsCompletedYieldsInCompletionOrder) {
