@@ -26,7 +26,7 @@ class Condition {
     Condition() {
         waiters_.on_lost_wakeup = [this] { waiters_.wake_one(); };
     }
-    Lock::Awaiter acquire(unsigned line = __builtin_LINE()) noexcept { return lock_.acquire(line); }
+    Semaphore::Awaiter acquire(unsigned line = __builtin_LINE()) noexcept { return lock_.acquire(line); }
     bool locked() const noexcept { return lock_.locked(); }
     std::size_t waiting() const noexcept { return waiters_.size(); }
 

@@ -2,9 +2,11 @@
 //
 //   { auto permit = co_await sem.acquire();  ...  }   // released at the }
 //
-// Like Lock (lock.hpp) it hands a released permit straight to the longest
-// waiter (FIFO-fair, no barging), and it is bounded: releasing more permits
-// than it was given is a bug, reported with std::logic_error.
+// A released permit goes straight to the longest waiter (FIFO-fair: a
+// newcomer never barges in ahead of it), and the semaphore is bounded:
+// releasing more permits than it was given is a bug, a std::logic_error.
+// A waiter cancelled in the queue leaves it; one destroyed after the
+// hand-over passes the permit on. A Lock is one of these (lock.hpp).
 #pragma once
 
 #include "waitlist.hpp"
@@ -37,6 +39,8 @@ class Semaphore {
         void release() noexcept {
             if (sem_) std::exchange(sem_, nullptr)->release();
         }
+        // Keep the permit taken: another Permit (the caller's) will release it.
+        void keep() noexcept { sem_ = nullptr; }
 
       private:
         Semaphore* sem_;

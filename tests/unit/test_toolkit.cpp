@@ -336,7 +336,7 @@ TEST_F(Toolkit, ACancelledLockWaiterDoesNotSwallowTheWakeup) {
         co_await a.finished();
         EXPECT_TRUE(a.cancelled());
         EXPECT_EQ(lock.waiting(), 1u);
-        holder.unlock();
+        holder.release();
         co_await b;
         EXPECT_FALSE(lock.locked());
     }());
