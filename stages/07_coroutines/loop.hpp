@@ -101,7 +101,6 @@ class Loop {
     const List<Waiter>& waiting_list() const noexcept { return waiting_; }
     std::size_t waiting() const noexcept { return waiting_count_; }
     std::uint64_t turns() const noexcept { return turns_; }
-    std::string_view selector_name() const noexcept { return selector_->name(); }
 
   private:
     void leave_waiting_list(Waiter& w) noexcept;
