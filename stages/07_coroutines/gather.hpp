@@ -7,7 +7,7 @@
 // first, the others run too: when it comes to them, most are already done.
 // A task that threw rethrows its exception when gather comes to it; the
 // tasks still running are then destroyed with gather, wherever they are
-// parked (stage 08 adds cancellation proper).
+// parked (cancelling them is a later idea).
 #pragma once
 
 #include "task.hpp"

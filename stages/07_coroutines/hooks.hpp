@@ -1,8 +1,8 @@
 // The loop's one extension point. A later stage attaches an object to a loop
 // (loop.attach(hooks)) and the loop calls it at fixed points of every turn,
 // the way libuv runs its prepare and check handles and asyncio's debug mode
-// watches _run_once. Stage 08 builds cancellation on these calls; a loop
-// recorder can draw every turn from them. Stage 07 attaches nothing: then
+// watches _run_once. A later stage can build cancellation on these calls, and
+// a recorder can draw every turn from them. Stage 07 attaches nothing: then
 // each point costs one look at an empty list.
 #pragma once
 

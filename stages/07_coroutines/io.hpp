@@ -29,7 +29,6 @@ bool read_available(int fd, std::string& out);
 
 // A non-blocking socket (or any fd) and the one Waiter its coroutine parks
 // with. Both live in the coroutine's frame: a page's waits allocate nothing.
-// (A later stage can wait on other fds with steps of its own: Wait<Step>.)
 class Socket {
   public:
     explicit Socket(Clock::time_point deadline = never) noexcept { waiter_.deadline = deadline; }
@@ -49,7 +48,7 @@ class Socket {
     // Step::events or the deadline passes — around it, the step's own work:
     // start() may find there is nothing to wait for, finish() does what the
     // wait was for. (The step's events and name are part of its type, so a
-    // Wait in a frame is two pointers.)
+    // Wait in a frame is the socket, the step's one reference and a line: 24 bytes.)
     template <class Step>
     struct Wait {
         Socket& sock;

@@ -44,7 +44,7 @@ struct Waiter : Link {
     std::uint16_t line = 0;             // (where it parked: its co_await's line...
     Clock::time_point deadline = never; // ...or when this moment passes
     const char* function = "";          // ...in this coroutine, for whoever watches)
-    std::exception_ptr error;           // someone woke it with an error (08: a cancel)
+    std::exception_ptr error;           // someone woke it with an error: its co_await throws it
     Loop* loop = nullptr;               // the loop it is on (waiting or ready), or null
     std::uint32_t heap_index = DeadlineHeap<Waiter>::none;
     bool timed_out = false; // how it woke: its deadline passed first
@@ -52,7 +52,7 @@ struct Waiter : Link {
 
     Waiter() noexcept = default;
     ~Waiter(); // at the end of this file
-    // "fetch:34": its coroutine and the line of its co_await.
+    // "fetch:25": its coroutine and the line of its co_await.
     std::string where() const { return function + (":" + std::to_string(line)); }
 };
 static_assert(sizeof(Waiter) <= 72, "a Waiter lives in every parked frame: keep it small");
@@ -74,7 +74,7 @@ class Loop {
     void wait(Waiter& w);
     // Parked w to the ready list, now; with an error, its co_await throws it.
     // The loop does this when an fd is ready or a deadline passes (then
-    // w.timed_out); a later stage may do it too (08: to cancel a task).
+    // w.timed_out); a hook may do it too (to cancel a task, say).
     void wake(Waiter& w, std::exception_ptr error = nullptr) noexcept;
     // Take w off whichever list it is on, without resuming it (~Waiter).
     void forget(Waiter& w) noexcept;

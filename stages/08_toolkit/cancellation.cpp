@@ -22,8 +22,8 @@ Cancellation::~Cancellation() {
 
 Cancellation& Cancellation::current() {
     if (!current_cancellation)
-        throw std::logic_error("no Cancellation attached to this thread's loop (08's run() "
-                               "makes one)");
+        throw std::logic_error("no Cancellation attached to this thread's loop (make one "
+                               "beside the loop, as 08's main() does)");
     return *current_cancellation;
 }
 

@@ -24,7 +24,7 @@ int main(int argc, char** argv) {
     Cli cli("08_toolkit", "asyncio's toolkit in C++: one experiment per tool.");
     add_client_flags(cli, options);
     cli.option("--demo", &only, "run only this experiment (default: all, in order)",
-               demo_names(coro::demos))
+               demo_names(coro::toolkit_demos::demos))
         .option("--workers", &workers, "worker tasks of the crawl demo", 1, 1000);
     LoopWatchOptions watching; // 07's watch/: --trace-loop, --slow-step-ms, the task view
     coro::add_watch_flags(cli, watching);
@@ -34,9 +34,9 @@ int main(int argc, char** argv) {
     ignore_sigpipe();
     // The report numbers pages 0..count-1: size it for the most the demos fetch.
     ClientOptions report_options = options;
-    report_options.count = coro::max_pages(only, options.count);
+    report_options.count = coro::toolkit_demos::max_pages(only, options.count);
     Report report("08_toolkit", report_options);
-    coro::DemoContext ctx{server, options, report, workers};
+    coro::toolkit_demos::DemoContext ctx{server, options, report, workers};
     std::FILE* out = !options.json ? stdout : options.quiet ? nullptr : stderr; // --json: JSON only
     ctx.out = out;
     nlohmann::json results;
@@ -47,8 +47,8 @@ int main(int argc, char** argv) {
         coro::Watching watched(loop, "08_toolkit", watching);
         ctx.delay_ms = loop.run_until_complete(ctx.stats())["delay_ms"].get<int>();
         results = run_demos(
-            coro::demos, only,
-            [&](const coro::Demo& demo) { return loop.run_until_complete(demo.run(ctx)); }, out,
+            coro::toolkit_demos::demos, only,
+            [&](const coro::toolkit_demos::Demo& demo) { return loop.run_until_complete(demo.run(ctx)); }, out,
             all_ok);
     } catch (const std::exception& e) {
         std::fprintf(stderr, "08_toolkit: %s\n", e.what());

@@ -30,7 +30,7 @@ int main(int argc, char** argv) {
                             "run_in_executor.");
     add_client_flags(cli, options);
     cli.option("--demo", &only, "run only this experiment (default: all, in order)",
-               demo_names(coro::demos))
+               demo_names(coro::executor_demos::demos))
         .option("--jobs", &jobs, "CPU jobs of the cpu demo (the seed's 20)", 1, 1000)
         .option("--size", &size, "random numbers each CPU job squares", 1, 2'000'000'000)
         .option("--threads", &threads, "threads of the thread pool (the seed's test9: 4)", 1, 256)
@@ -46,7 +46,7 @@ int main(int argc, char** argv) {
     std::setvbuf(stdout, nullptr, _IOLBF, 0);
     // Only `mixed` talks to the server; without it the run needs none.
     ClientOptions report_options = options;
-    report_options.count = coro::pages_of(only, options.count);
+    report_options.count = coro::executor_demos::pages_of(only, options.count);
     std::optional<Endpoint> server;
     if (report_options.count > 0) server = require_server("09_executors", options);
     ignore_sigpipe();
@@ -58,20 +58,20 @@ int main(int argc, char** argv) {
     try {
         // Fork the worker processes first, while this process has one thread
         // and little memory: each worker is a copy of it.
-        coro::ProcessExecutor processes(workers, coro::worker_jobs());
+        coro::ProcessExecutor processes(workers, coro::executor_demos::worker_jobs());
         coro::Loop loop;
         coro::Cancellation cancellation(loop); // 08's jobs, which run_in_executor returns
         coro::Watching watched(loop, "09_executors", watching);
         coro::ThreadExecutor thread_pool(loop, threads);
-        coro::DemoContext ctx{server, options, report, thread_pool, processes};
+        coro::executor_demos::DemoContext ctx{server, options, report, thread_pool, processes};
         ctx.cores = cores;
         ctx.jobs = jobs;
         ctx.size = static_cast<std::uint64_t>(size);
         ctx.blocking_ms = blocking_ms;
         ctx.out = options.json ? (options.quiet ? nullptr : stderr) : stdout;
         results = run_demos(
-            coro::demos, only,
-            [&](const coro::Demo& demo) { return loop.run_until_complete(demo.run(ctx)); },
+            coro::executor_demos::demos, only,
+            [&](const coro::executor_demos::Demo& demo) { return loop.run_until_complete(demo.run(ctx)); },
             ctx.out, all_ok);
         processes.shutdown();           // workers read end of stream, exit, and are reaped
     } catch (const std::exception& e) { // the executors are gone: threads joined, workers reaped

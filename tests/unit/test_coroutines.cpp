@@ -65,8 +65,8 @@ double seconds_since(Clock::time_point start) {
     return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
-// co_await next_turn(): to the back of the ready list (asyncio.sleep(0); stage
-// 08 calls it yield_now).
+// co_await next_turn(): to the back of the ready list (asyncio.sleep(0); 08's
+// yield_now() takes the timers' way instead).
 struct next_turn {
     Waiter waiter;
     bool await_ready() const noexcept { return false; }

@@ -21,7 +21,7 @@
 #include <random>
 #include <set>
 
-namespace ladder::coro {
+namespace ladder::coro::toolkit_demos {
 
 using std::chrono::milliseconds;
 
@@ -439,4 +439,4 @@ int max_pages(const std::string& only, int count) {
     return total;
 }
 
-} // namespace ladder::coro
+} // namespace ladder::coro::toolkit_demos

@@ -13,7 +13,9 @@
 #include <cstdio>
 #include <string>
 
-namespace ladder::coro {
+// Each stage's experiments in a namespace of their own: 08 and 09 both
+// have a DemoContext, and each means its own.
+namespace ladder::coro::toolkit_demos {
 
 struct DemoContext {
     const Endpoint& server;
@@ -41,4 +43,4 @@ constexpr int max_crawl_urls = 500; // the crawl demo stops following links past
 // The most pages a run of these demos fetches (the report counts them).
 int max_pages(const std::string& only, int count);
 
-} // namespace ladder::coro
+} // namespace ladder::coro::toolkit_demos

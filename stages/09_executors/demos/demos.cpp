@@ -16,7 +16,7 @@
 #include <exception>
 #include <string>
 
-namespace ladder::coro {
+namespace ladder::coro::executor_demos {
 
 namespace {
 
@@ -220,7 +220,7 @@ Task<LagFigures> lag_while(DemoContext& ctx, bool inline_jobs, int jobs, int slo
         for (int i = 0; i < jobs; ++i) {
             // The heartbeat may run between two jobs, never during one. (A
             // sleep(0) goes through the timer queue, behind a beat that fell
-            // due during the last job; yield_now() would go ahead of it.)
+            // due during the last job; a bare call_soon() would go ahead of it.)
             co_await sleep(milliseconds(0));
             cpu_job(size_of(ctx.size, i), seed_of(i));
         }
@@ -497,4 +497,4 @@ ProcessExecutor::NamedJobs worker_jobs() {
     };
 }
 
-} // namespace ladder::coro
+} // namespace ladder::coro::executor_demos

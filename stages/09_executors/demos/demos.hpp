@@ -16,7 +16,9 @@
 #include <optional>
 #include <string>
 
-namespace ladder::coro {
+// Each stage's experiments in a namespace of their own: 08 and 09 both
+// have a DemoContext, and each means its own.
+namespace ladder::coro::executor_demos {
 
 struct DemoContext {
     std::optional<Endpoint> server; // only `mixed` fetches pages
@@ -44,4 +46,4 @@ int pages_of(const std::string& only, int count); // pages a run fetches
 // of a CpuAnswer) and "echo" (the argument back: a round trip's cost).
 ProcessExecutor::NamedJobs worker_jobs();
 
-} // namespace ladder::coro
+} // namespace ladder::coro::executor_demos
