@@ -59,7 +59,7 @@ class Cancellation : public LoopHooks {
     // The jobs made on this loop and not yet done (all_tasks(), job.hpp).
     void started(JobBase& job);
     std::vector<JobBase*> live_jobs() const;
-    std::string next_job_name() { return "Task-" + std::to_string(++jobs_made_); }
+    std::string next_job_name() { return "Job-" + std::to_string(++jobs_made_); }
 
   private:
     void parking(Waiter& w) override;

@@ -58,7 +58,7 @@ int main(int argc, char** argv) {
     try {
         // Fork the worker processes first, while this process has one thread
         // and little memory: each worker is a copy of it.
-        coro::ProcessExecutor processes(workers, coro::executor_demos::worker_jobs());
+        coro::ProcessExecutor processes(workers, coro::executor_demos::worker_functions());
         coro::Loop loop;
         coro::Cancellation cancellation(loop); // 08's jobs, which run_in_executor returns
         coro::Watching watched(loop, "09_executors", watching);

@@ -7,22 +7,22 @@ namespace ladder::coro {
 
 namespace {
 
-// The one function the pool's workers run: look the name up, run that job.
-// A request is "name\nargument".
-WorkerFunction dispatch(ProcessExecutor::NamedJobs jobs) {
-    return [jobs = std::move(jobs)](const std::string& request) {
+// The one function the pool's workers run: look the name up, run that
+// function. A request is "name\nargument".
+WorkerFunction dispatch(ProcessExecutor::NamedFunctions functions) {
+    return [functions = std::move(functions)](const std::string& request) {
         auto newline = request.find('\n');
-        auto found = jobs.find(request.substr(0, newline));
-        if (found == jobs.end() || newline == std::string::npos)
-            throw std::runtime_error("no job named '" + request.substr(0, newline) + "'");
+        auto found = functions.find(request.substr(0, newline));
+        if (found == functions.end() || newline == std::string::npos)
+            throw std::runtime_error("no function named '" + request.substr(0, newline) + "'");
         return found->second(request.substr(newline + 1));
     };
 }
 
 } // namespace
 
-ProcessExecutor::ProcessExecutor(int workers, NamedJobs jobs)
-    : pool_(workers, dispatch(std::move(jobs))) {
+ProcessExecutor::ProcessExecutor(int workers, NamedFunctions functions)
+    : pool_(workers, dispatch(std::move(functions))) {
     idle_.on_lost_wakeup = [this] { worker_freed(); }; // pass a free worker on
 }
 

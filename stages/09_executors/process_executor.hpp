@@ -6,7 +6,7 @@
 //   std::string answer = co_await job;
 //
 // A function cannot travel to another process (Python pickles a reference to
-// it), so jobs are named: fork() copies the table of named jobs into every
+// it), so functions are named: fork() copies the table of named functions into every
 // worker, and a request says which one to run. A worker's socket turns
 // readable when its reply arrives (or the worker dies), so the coroutine that
 // handed the job out simply waits on it in the loop's selector.
@@ -31,12 +31,12 @@ struct ProcessJobError : std::runtime_error {
 
 class ProcessExecutor {
   public:
-    using NamedJobs = std::map<std::string, WorkerFunction>; // name -> what a worker runs
+    using NamedFunctions = std::map<std::string, WorkerFunction>; // name -> what a worker runs
 
     // Forks `workers` processes now. Make it before any thread starts (a
     // ThreadExecutor): fork() copies only the calling thread, and a lock
     // another thread held at that moment would stay locked in the child.
-    ProcessExecutor(int workers, NamedJobs jobs);
+    ProcessExecutor(int workers, NamedFunctions functions);
 
     int size() const noexcept { return pool_.size(); }
     int alive() const noexcept { return pool_.alive(); }

@@ -118,7 +118,7 @@ struct TypedError : std::logic_error {
 };
 
 // The jobs every test worker process knows (the table is copied by fork()).
-ProcessExecutor::NamedJobs test_jobs() {
+ProcessExecutor::NamedFunctions test_functions() {
     return {
         {"echo", [](const std::string& a) { return a; }},
         {"pid", [](const std::string&) { return std::to_string(::getpid()); }},
@@ -160,7 +160,7 @@ class Doorbells : public Fixture {};
 // First in the file: the forks happen before any test has started a thread.
 
 TEST_F(ProcessExecutors, AnswersErrorsAndUnknownNames) {
-    ProcessExecutor px(2, test_jobs()); // fork first, before anything else
+    ProcessExecutor px(2, test_functions()); // fork first, before anything else
     EXPECT_EQ(px.size(), 2);
     EXPECT_EQ(px.alive(), 2);
     go([&]() -> Task<void> {
@@ -195,7 +195,7 @@ TEST_F(ProcessExecutors, AnswersErrorsAndUnknownNames) {
 }
 
 TEST_F(ProcessExecutors, ADeadWorkerFailsItsJobAndTheOthersCarryOn) {
-    ProcessExecutor px(2, test_jobs());
+    ProcessExecutor px(2, test_functions());
     go([&]() -> Task<void> {
         Job<std::string> crash = run_in_executor(px, "kill9", "");
         try {
@@ -234,7 +234,7 @@ TEST_F(ProcessExecutors, ADeadWorkerFailsItsJobAndTheOthersCarryOn) {
 }
 
 TEST_F(ProcessExecutors, MoreJobsThanWorkersQueueAndAllFinish) {
-    ProcessExecutor px(2, test_jobs());
+    ProcessExecutor px(2, test_functions());
     std::set<std::string> pids;
     Clock::duration took{};
     go([&]() -> Task<void> {
@@ -260,7 +260,7 @@ TEST_F(ProcessExecutors, MoreJobsThanWorkersQueueAndAllFinish) {
 }
 
 TEST_F(ProcessExecutors, CancellingOrDroppingAJobKillsItsWorker) {
-    ProcessExecutor px(3, test_jobs());
+    ProcessExecutor px(3, test_functions());
     go([&]() -> Task<void> {
         auto start = Clock::now();
         // Worker 0 (the first idle one) takes it and naps for 5 s.
@@ -296,7 +296,7 @@ TEST_F(ProcessExecutors, CancellingOrDroppingAJobKillsItsWorker) {
 }
 
 TEST_F(ProcessExecutors, CancellingAQueuedJobKillsNoWorker) {
-    ProcessExecutor px(1, test_jobs());
+    ProcessExecutor px(1, test_functions());
     go([&]() -> Task<void> {
         Job<std::string> first = run_in_executor(px, "nap", "250 first");
         Job<std::string> queued = run_in_executor(px, "echo", "never");
@@ -317,7 +317,7 @@ TEST_F(ProcessExecutors, CancellingAQueuedJobKillsNoWorker) {
 
 TEST_F(ProcessExecutors, DestroyingTheExecutorKillsBusyWorkers) {
     {
-        ProcessExecutor px(2, test_jobs());
+        ProcessExecutor px(2, test_functions());
         go([&]() -> Task<void> {
             Job<std::string> echo = run_in_executor(px, "echo", "x");
             EXPECT_EQ(co_await echo, "x");
@@ -330,7 +330,7 @@ TEST_F(ProcessExecutors, DestroyingTheExecutorKillsBusyWorkers) {
 TEST_F(ProcessExecutors, NoFdOrChildLeftAfterShutdown) {
     const std::size_t before = open_fds();
     {
-        ProcessExecutor px(2, test_jobs());
+        ProcessExecutor px(2, test_functions());
         EXPECT_EQ(open_fds(), before + 2); // one socket per worker
         go([&]() -> Task<void> {
             for (int i = 0; i < 100; ++i) {
@@ -703,7 +703,7 @@ Task<void> cancel_after(std::chrono::milliseconds delay, Job<std::string>& job) 
 // replies within the 300 ms the loop's thread is kept busy; either way the
 // test must pass.)
 TEST_F(ProcessExecutors, CancellingAQueuedJobAsItsWorkerFreesUpKillsNoWorker) {
-    ProcessExecutor px(1, test_jobs());
+    ProcessExecutor px(1, test_functions());
     go([&]() -> Task<void> {
         Job<std::string> first = run_in_executor(px, "echo", "first");
         Job<std::string> queued = run_in_executor(px, "echo", "never");

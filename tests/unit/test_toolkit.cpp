@@ -244,7 +244,7 @@ TEST_F(Toolkit, JobsHaveNamesStatesAndAreListedUntilTheyEnd) {
         Job<int> named = create_task(value_after(10s, 1), "slow page");
         Job<int> plain = create_task(value_after(1ms, 2));
         EXPECT_EQ(named.base().name(), "slow page");
-        EXPECT_EQ(plain.base().name().rfind("Task-", 0), 0u) << plain.base().name();
+        EXPECT_EQ(plain.base().name().rfind("Job-", 0), 0u) << plain.base().name();
         std::string state = named.base().state(); // "waiting at value_after:<line> (a timer)"
         EXPECT_EQ(state.rfind("waiting at value_after:", 0), 0u) << state;
         EXPECT_TRUE(state.ends_with(" (a timer)")) << state;

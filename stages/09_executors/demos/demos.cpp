@@ -484,7 +484,7 @@ int pages_of(const std::string& only, int count) {
     return only.empty() || only == "mixed" ? blocking_calls + count : 0;
 }
 
-ProcessExecutor::NamedJobs worker_jobs() {
+ProcessExecutor::NamedFunctions worker_functions() {
     return {
         {"cpu",
          [](const std::string& argument) {

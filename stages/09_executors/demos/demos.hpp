@@ -42,8 +42,8 @@ struct Demo {
 extern const Demo demos[4];
 int pages_of(const std::string& only, int count); // pages a run fetches
 
-// The named jobs every worker process knows: "cpu" ("n seed" -> to_message
+// The named functions every worker process knows: "cpu" ("n seed" -> to_message
 // of a CpuAnswer) and "echo" (the argument back: a round trip's cost).
-ProcessExecutor::NamedJobs worker_jobs();
+ProcessExecutor::NamedFunctions worker_functions();
 
 } // namespace ladder::coro::executor_demos
