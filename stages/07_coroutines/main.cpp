@@ -34,7 +34,7 @@ int main(int argc, char** argv) {
     try {
         coro::Loop loop(selector);
         coro::Watching watched(loop, "07_coroutines", watching);
-        const SyscallCount before = syscalls_so_far(); // for 11's comparison (syscall_count.hpp)
+        const SyscallCount before = syscalls_so_far(); // the crawl's own calls (syscall_count.hpp)
         loop.run_until_complete(coro::crawl(server, options, report)); // asyncio.run(crawl())
         SyscallCount crawl = syscalls_so_far() - before;
         report.extra["syscalls_per_page"] = crawl.total_per_page(options.count);
