@@ -7,6 +7,7 @@
 #include "07_coroutines/io.hpp"
 #include "07_coroutines/loop.hpp"
 #include "07_coroutines/lowered/lowered.hpp"
+#include "07_coroutines/watch/watch.hpp"
 #include "07_coroutines/task.hpp"
 #include "error.hpp"
 #include "http.hpp"
@@ -16,6 +17,7 @@
 
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -877,4 +879,41 @@ TEST_F(Coroutines, TheLoweredFrameLeavesTheLoopWhenDestroyedWhileParked) {
     } // ~Task -> handle.destroy() -> send_all_destroy(): the awaiter leaves the loop
     EXPECT_EQ(loop.waiting(), 0u);
     EXPECT_EQ(frame_stats.live(), frames);
+}
+
+// --- the watch (watch/) only looks ------------------------------------------
+
+// Attached with no flag given, the watch keeps nothing on the loop: a main
+// task that awaits what nothing will end still gets the loop's error, where a
+// watcher parked on the loop would have kept it waiting for ever.
+TEST(Watching, WithoutFlagsItLeavesTheLoopsNothingLeftErrorAlone) {
+    Loop loop;
+    LoopWatchOptions no_flags;
+    Watching watched(loop, "test", no_flags);
+    auto stuck = []() -> Task<void> { co_await std::suspend_always{}; };
+    EXPECT_THROW(loop.run_until_complete(stuck()), std::logic_error);
+}
+
+// kill -QUIT while the loop sleeps in the selector: the signal cuts the sleep
+// short, and the turn it ends prints the tasks — the page still parked, its
+// deadline ahead — then the loop carries on.
+TEST(Watching, AQuitSignalPrintsTheTasksWhileTheLoopSleeps) {
+    Loop loop;
+    LoopWatchOptions no_flags;
+    Watching watched(loop, "test", no_flags);
+    auto sleeper = []() -> Task<void> {
+        Socket never_ready(Clock::now() + std::chrono::milliseconds(2000));
+        co_await never_ready.sendable(); // fd -1: only the deadline ends it
+    };
+    pthread_t loop_thread = pthread_self();
+    std::thread quitter([loop_thread] {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        pthread_kill(loop_thread, SIGQUIT); // to the loop's thread, asleep in the selector
+    });
+    ::testing::internal::CaptureStderr();
+    EXPECT_THROW(loop.run_until_complete(sleeper()), TimeoutError);
+    quitter.join();
+    std::string printed = ::testing::internal::GetCapturedStderr();
+    EXPECT_NE(printed.find("tasks on the loop at turn 1: 1"), std::string::npos) << printed;
+    EXPECT_NE(printed.find("deadline in"), std::string::npos) << printed; // printed while parked
 }

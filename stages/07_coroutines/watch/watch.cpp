@@ -1,9 +1,6 @@
 #include "07_coroutines/watch/watch.hpp"
-#include "error.hpp"
 
-#include <fcntl.h>
 #include <signal.h>
-#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -19,7 +16,7 @@ LoopEntry entry(const Waiter& w) {
     return LoopEntry{w.where(), w.fd, w.events};
 }
 
-// The watcher's own waiter (show_tasks_on_request) has no name: it is the
+// The watcher's own waiter (show_tasks_after) has no name: it is the
 // watching, not the watched, and stays out of every view.
 bool shown(const Waiter& w) {
     return *w.function != '\0';
@@ -111,63 +108,49 @@ void print_tasks(const Loop& loop, std::FILE* out) {
 
 namespace {
 
-std::atomic<int> quit_pipe_write{-1};
+std::atomic<bool> tasks_asked{false};
 
 extern "C" void on_sigquit(int) {
-    int fd = quit_pipe_write.load();
-    char byte = 'q';
-    if (fd >= 0) [[maybe_unused]] auto n = ::write(fd, &byte, 1);
+    tasks_asked = true;
 }
 
-// Wait until `fd` is readable or `deadline` passes; true if readable.
-struct ReadableOrDeadline {
+// Wait until `deadline` passes.
+struct Until {
     Loop& loop;
     Waiter waiter;
-    ReadableOrDeadline(Loop& on, int fd, Clock::time_point deadline) noexcept : loop(on) {
-        waiter.fd = fd;
-        waiter.events = EVENT_READ;
-        waiter.deadline = deadline;
-    }
+    Until(Loop& on, Clock::time_point deadline) noexcept : loop(on) { waiter.deadline = deadline; }
     bool await_ready() const noexcept { return false; }
     void await_suspend(std::coroutine_handle<> self) {
         waiter.handle = self; // no function name: not shown (above)
         loop.wait(waiter);
     }
-    bool await_resume() const {
+    void await_resume() const {
         if (waiter.error) std::rethrow_exception(waiter.error);
-        return !waiter.timed_out;
     }
 };
 
 } // namespace
 
-Task<void> show_tasks_on_request(Loop& loop, int after_ms) {
-    int fds[2];
-    if (::pipe2(fds, O_NONBLOCK | O_CLOEXEC) < 0) throw_errno("pipe2");
-    Fd read_end(fds[0]), write_end(fds[1]);
-    quit_pipe_write = write_end.get();
-    struct sigaction quit{}, old{};
+TaskView::TaskView(Loop& loop) : loop_(loop) {
+    struct sigaction quit{};
     quit.sa_handler = on_sigquit;
-    ::sigaction(SIGQUIT, &quit, &old);
-    struct Restore { // however this coroutine ends: the old handler back, first
-        struct sigaction old;
-        ~Restore() {
-            quit_pipe_write = -1;
-            ::sigaction(SIGQUIT, &old, nullptr);
-        }
-    } restore{old};
-    auto once = after_ms >= 0 ? Clock::now() + std::chrono::milliseconds(after_ms) : never;
-    for (;;) {
-        bool signalled = co_await ReadableOrDeadline(loop, read_end.get(), once);
-        if (signalled) {
-            char drain[64];
-            while (::read(read_end.get(), drain, sizeof drain) > 0) {
-            }
-        } else {
-            once = never;
-        }
-        print_tasks(loop, stderr);
-    }
+    tasks_asked = false;
+    ::sigaction(SIGQUIT, &quit, &old_);
+    loop_.attach(*this);
+}
+
+TaskView::~TaskView() {
+    loop_.detach(*this);
+    ::sigaction(SIGQUIT, &old_, nullptr);
+}
+
+void TaskView::turn_ended() {
+    if (tasks_asked.exchange(false)) print_tasks(loop_, stderr);
+}
+
+Task<void> show_tasks_after(Loop& loop, int after_ms) {
+    co_await Until(loop, Clock::now() + std::chrono::milliseconds(after_ms));
+    print_tasks(loop, stderr);
 }
 
 void add_watch_flags(Cli& cli, LoopWatchOptions& options) {
@@ -178,10 +161,12 @@ void add_watch_flags(Cli& cli, LoopWatchOptions& options) {
 }
 
 Watching::Watching(Loop& loop, std::string stage, const LoopWatchOptions& options)
-    : watch_(LoopWatch::make(std::move(stage), options)),
-      task_view_(show_tasks_on_request(loop, options.dump_tasks_after_ms)) {
+    : watch_(LoopWatch::make(std::move(stage), options)), on_quit_(loop) {
     if (watch_) hooks_.emplace(loop, *watch_);
-    task_view_.start();
+    if (options.dump_tasks_after_ms >= 0) {
+        dump_once_ = show_tasks_after(loop, options.dump_tasks_after_ms);
+        dump_once_.start();
+    }
 }
 
 } // namespace ladder::coro

@@ -19,6 +19,8 @@
 #include "cli.hpp"
 #include "loop_watch.hpp"
 
+#include <signal.h>
+
 #include <cstdio>
 #include <memory>
 #include <optional>
@@ -51,9 +53,25 @@ class LoopWatchHooks : public LoopHooks {
 // that await one another, from the one nobody awaits down to where it waits.
 void print_tasks(const Loop& loop, std::FILE* out);
 
-// Runs on `loop` for as long as it lives: prints its tasks on kill -QUIT, and once
-// `after_ms` after it starts (-1: never), then carries on. Destroy it to stop.
-Task<void> show_tasks_on_request(Loop& loop, int after_ms);
+// kill -QUIT (Ctrl-\) prints the tasks at the end of the turn it comes in. The
+// signal cuts the selector's sleep short (its wait returns EINTR), so the view
+// comes at once even while every task is parked — and nothing waits on the
+// loop for it: a loop with nothing left to do ends as it would without it.
+class TaskView : public LoopHooks {
+  public:
+    explicit TaskView(Loop& loop); // takes SIGQUIT over until destroyed
+    ~TaskView() override;
+    TaskView(const TaskView&) = delete;
+    TaskView& operator=(const TaskView&) = delete;
+
+  private:
+    void turn_ended() override;
+    Loop& loop_;
+    struct sigaction old_{};
+};
+
+// --dump-tasks-after-ms: sleeps on `loop` for `after_ms`, prints its tasks, ends.
+Task<void> show_tasks_after(Loop& loop, int after_ms);
 
 // The flags: common's add_loop_watch_flags() and the task view's --dump-tasks-after-ms.
 void add_watch_flags(Cli& cli, LoopWatchOptions& options);
@@ -67,7 +85,8 @@ class Watching {
   private:
     std::unique_ptr<LoopWatch> watch_;
     std::optional<LoopWatchHooks> hooks_;
-    Task<void> task_view_;
+    TaskView on_quit_;
+    Task<void> dump_once_; // only with --dump-tasks-after-ms
 };
 
 } // namespace ladder::coro
