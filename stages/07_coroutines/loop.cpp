@@ -37,7 +37,7 @@ void Loop::call_soon(Waiter& w) noexcept {
     ready_.push_back(w);
 }
 
-void Loop::wait(Waiter& w) {
+void Loop::park(Waiter& w) {
     for (LoopHooks* h : hooks_) h->parking(w); // a hook may refuse: then nothing is parked
     try {
         if (w.fd >= 0) selector_->add(w.fd, w.events, &w); // the selector hands &w back

@@ -71,7 +71,7 @@ class Loop {
     void call_soon(Waiter& w) noexcept;
     // The waiting list: park w until w.fd is ready for w.events or w.deadline
     // passes. Throws, parking nothing, if the selector refuses the fd.
-    void wait(Waiter& w);
+    void park(Waiter& w);
     // Parked w to the ready list, now; with an error, its co_await throws it.
     // The loop does this when an fd is ready or a deadline passes (then
     // w.timed_out); a hook may do it too (to cancel a task, say).
@@ -127,7 +127,7 @@ template <class P>
 void park(Waiter& w, std::coroutine_handle<P> self) {
     w.handle = self;
     w.function = coroutine_name(self);
-    Loop::current().wait(w);
+    Loop::current().park(w);
 }
 
 inline Waiter::~Waiter() {

@@ -122,7 +122,7 @@ struct Until {
     bool await_ready() const noexcept { return false; }
     void await_suspend(std::coroutine_handle<> self) {
         waiter.handle = self; // no function name: not shown (above)
-        loop.wait(waiter);
+        loop.park(waiter);
     }
     void await_resume() const {
         if (waiter.error) std::rethrow_exception(waiter.error);
