@@ -33,6 +33,15 @@ struct WaitResult {
     std::vector<std::size_t> done, pending; // indexes into the jobs given
 };
 
+// The jobs of a vector as wait() and AsCompleted take them: jobs of
+// different T can be waited for together, through what every job has.
+template <class T>
+std::vector<JobBase*> bases(std::vector<Job<T>>& jobs) {
+    std::vector<JobBase*> b;
+    for (auto& j : jobs) b.push_back(&j.base());
+    return b;
+}
+
 namespace detail {
 // An Event set whenever one of `jobs` ends. Shared: a callback may run after
 // the waiting coroutine has gone.
@@ -70,6 +79,12 @@ inline Task<WaitResult> wait(std::vector<JobBase*> jobs, Return when,
     }
 }
 
+template <class T>
+Task<WaitResult> wait(std::vector<Job<T>>& jobs, Return when,
+                      std::optional<std::chrono::milliseconds> timeout = std::nullopt) {
+    return wait(bases(jobs), when, timeout);
+}
+
 // asyncio.wait_for(aw, timeout): the task's result, or — if it is not done
 // within `timeout` — cancel it, wait until it has cleaned up, and throw
 // TimeoutError.
@@ -92,6 +107,8 @@ class AsCompleted {
   public:
     explicit AsCompleted(std::vector<JobBase*> jobs)
         : jobs_(std::move(jobs)), changed_(detail::on_any_end(jobs_)), given_(jobs_.size()) {}
+    template <class T>
+    explicit AsCompleted(std::vector<Job<T>>& jobs) : AsCompleted(bases(jobs)) {}
     std::size_t left() const noexcept { return jobs_.size() - given_count_; }
 
     Task<std::size_t> operator()() {

@@ -525,8 +525,8 @@ TEST(NotesCiteLines, TheLinesTheStepperShowsAreStillTheirCoAwaits) {
          {"notes/07_coroutines.md", "notes/solutions/07.md", "notes/08_toolkit.md"}, "fetch:19"},
         {"stages/07_coroutines/crawl.cpp", 25, "co_await sock.recv(response)",
          {"notes/00_overview.md", "notes/07_coroutines.md", "notes/08_toolkit.md"}, "fetch:25"},
-        {"stages/08_toolkit/demos/demos.cpp", 193, "co_await sem.acquire()",
-         {"notes/08_toolkit.md", "notes/solutions/08.md"}, "operator():193"},
+        {"stages/08_toolkit/demos/demos.cpp", 187, "co_await sem.acquire()",
+         {"notes/08_toolkit.md", "notes/solutions/08.md"}, "operator():187"},
     };
     for (const Cited& c : cited) {
         std::istringstream source(slurp(source_root() + "/" + c.file));

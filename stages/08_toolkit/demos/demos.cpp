@@ -64,12 +64,6 @@ DemoResult outcome(bool ok, std::string what, double predicted_s) {
 std::string with_delay(int page, int delay_ms) {
     return page_path(page) + "?delay_ms=" + std::to_string(delay_ms);
 }
-template <class T>
-std::vector<JobBase*> bases(std::vector<Job<T>>& jobs) {
-    std::vector<JobBase*> b;
-    for (auto& j : jobs) b.push_back(&j.base());
-    return b;
-}
 std::size_t open_fds() {
     std::size_t n = 0;
     if (DIR* d = opendir("/proc/self/fd")) {
@@ -121,7 +115,7 @@ Task<DemoResult> as_completed_demo(DemoContext& ctx) {
     std::shuffle(delays.begin(), delays.end(), std::mt19937(std::random_device{}()));
     std::vector<Job<std::string>> jobs;
     for (int i = 0; i < n; ++i) jobs.push_back(create_task(ctx.page(with_delay(i, delays[i]))));
-    AsCompleted next(bases(jobs));
+    AsCompleted next(jobs);
     std::vector<int> order;
     std::string what = "completion order (ms):";
     while (next.left()) {
@@ -139,7 +133,7 @@ Task<DemoResult> wait_first(DemoContext& ctx) {
     int n = std::max(2, ctx.options.count), d = ctx.delay_ms;
     std::vector<Job<std::string>> jobs;
     for (int i = 0; i < n; ++i) jobs.push_back(create_task(ctx.page(with_delay(i, i ? 3 * d : d))));
-    WaitResult r = co_await wait(bases(jobs), Return::first_completed);
+    WaitResult r = co_await wait(jobs, Return::first_completed);
     int cancelled = 0;
     for (std::size_t i : r.pending) jobs[i].cancel();
     for (std::size_t i : r.pending) {
