@@ -1,6 +1,6 @@
 #include "doorbell.hpp"
 #include "error.hpp"
-#include "wake_up.hpp"
+#include "readable.hpp"
 
 #include <sys/eventfd.h>
 #include <unistd.h>

@@ -1,5 +1,5 @@
 #include "process_executor.hpp"
-#include "wake_up.hpp"
+#include "readable.hpp"
 
 #include <utility>
 

@@ -18,6 +18,7 @@
 #include "03_thread_pool/thread_pool.hpp"
 #include "08_toolkit/event.hpp"
 #include "08_toolkit/job.hpp"
+#include "08_toolkit/wait.hpp"
 
 #include <exception>
 #include <future>
@@ -45,13 +46,11 @@ class ThreadExecutor {
 
 namespace detail {
 
-// What a pool thread hands to the loop. The thread writes value or error,
-// then posts; the doorbell's mutex makes them visible to the loop's thread,
-// which alone touches `arrived`.
+// What a pool thread hands to the loop: 08's Result (a value or an error)
+// and an Event. The thread writes the result, then posts; the doorbell's
+// mutex makes it visible to the loop's thread, which alone touches `arrived`.
 template <class R>
-struct ThreadResult {
-    std::optional<std::conditional_t<std::is_void_v<R>, bool, R>> value;
-    std::exception_ptr error;
+struct ThreadResult : Result<R> {
     Event arrived;
 };
 

@@ -1,4 +1,4 @@
-// Awaitables 09 builds from 07's Waiter for what it waits on.
+// readable(fd): the one awaitable 09 builds from 07's Waiter.
 //
 //   co_await readable(fd);   // a worker's socket has its reply (or the worker died)
 //
