@@ -2,8 +2,8 @@
 // (loop.attach(hooks)) and the loop calls it at fixed points of every turn,
 // the way libuv runs its prepare and check handles and asyncio's debug mode
 // watches _run_once. A later stage can build cancellation on these calls, and
-// a recorder can draw every turn from them. Stage 07 attaches nothing: then
-// each point costs one look at an empty list.
+// a recorder can draw every turn from them. With nothing attached, each point
+// costs one look at an empty list.
 #pragma once
 
 #include "selector.hpp"
