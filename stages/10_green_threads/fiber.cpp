@@ -7,10 +7,11 @@
 namespace ladder::green {
 
 Fiber::Fiber(int id, StackPool& stacks, std::function<void()> body)
-    : id_(id), stacks_(stacks), stack_(stacks.take()), body_(std::move(body)) {
+    : id_(id), stacks_(stacks), body_(std::move(body)) {
     if (::getcontext(&context_) < 0) throw_errno("getcontext");
-    context_.uc_stack.ss_sp = stack_.bottom();
-    context_.uc_stack.ss_size = stack_.size();
+    stack_ = &stacks.take(); // after getcontext(): if that threw, no destructor would give it back
+    context_.uc_stack.ss_sp = stack_->bottom();
+    context_.uc_stack.ss_size = stack_->size();
     context_.uc_link = nullptr; // entry() never returns: it yields for the last time
     ::makecontext(&context_, &Fiber::entry, 0);
 }
@@ -29,7 +30,7 @@ void Fiber::entry() {
 
 void Fiber::resume() {
     current_ = this;
-    asan_before_switch(&scheduler_fake_stack_, stack_.bottom(), stack_.size());
+    asan_before_switch(&scheduler_fake_stack_, stack_->bottom(), stack_->size());
     // Save where we are in scheduler_, continue from context_: in the fiber, right
     // after its last yield() (or at entry() the first time).
     int rc = swap_context(&scheduler_, &context_); // swapcontext() (asan_fiber.hpp)

@@ -19,7 +19,7 @@ class Fiber {
     // `id` names the fiber in messages (the page number). `body` starts at the
     // first resume(), on a stack from `stacks`, which gets it back when the fiber goes.
     Fiber(int id, StackPool& stacks, std::function<void()> body);
-    ~Fiber() { stacks_.give_back(stack_); }
+    ~Fiber() { stacks_.give_back(*stack_); }
     Fiber(const Fiber&) = delete; // its context points into itself
     Fiber& operator=(const Fiber&) = delete;
 
@@ -32,7 +32,7 @@ class Fiber {
     // What escaped the body, if anything: an exception cannot cross to another stack.
     std::exception_ptr error() const noexcept { return error_; }
     int id() const noexcept { return id_; }
-    const FiberStack& stack() const noexcept { return stack_; }
+    const FiberStack& stack() const noexcept { return *stack_; }
 
     // The fiber running now; nullptr on the thread's own stack.
     static Fiber* current() noexcept { return current_; }
@@ -42,7 +42,7 @@ class Fiber {
 
     int id_;
     StackPool& stacks_;
-    FiberStack& stack_;
+    FiberStack* stack_ = nullptr; // set once the constructor can no longer fail
     std::function<void()> body_;
     ucontext_t context_{}; // the fiber's registers while it is not running (968 bytes)
     bool finished_ = false;
