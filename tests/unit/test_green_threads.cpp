@@ -9,6 +9,7 @@
 
 #include <gtest/gtest.h>
 
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -342,6 +343,18 @@ TEST_F(GreenThreads, ASocketItsOwnerMadeNonBlockingDoesNotWait) {
     EXPECT_TRUE(connect_result == 0 || connect_error == EINPROGRESS) << connect_error;
     EXPECT_EQ(log, (std::vector<std::string>{"1 done", "2 ran"})); // fiber 1 never switched away
     EXPECT_EQ(scheduler.switches(), 2);
+}
+
+// connect() on a fiber makes the socket non-blocking for the call: after it,
+// the kernel has the mode the socket's owner believes it has.
+TEST_F(GreenThreads, ASocketIsNonBlockingOnlyForTheConnectOnAFiber) {
+    Listener listener;
+    Fd sock(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    int result = -1;
+    scheduler.spawn(1, [&] { result = listener.connect(sock.get()); });
+    scheduler.run();
+    EXPECT_EQ(result, 0);
+    EXPECT_FALSE(::fcntl(sock.get(), F_GETFL) & O_NONBLOCK); // put back, as its owner believes
 }
 
 TEST_F(GreenThreads, OffAFiberTheCallsAreTheRealBlockingOnes) {
