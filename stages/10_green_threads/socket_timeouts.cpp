@@ -103,8 +103,8 @@ extern "C" int setsockopt(int fd, int level, int option, const void* value, sock
     std::optional<timeval>* kept_here = kept(fd, level, option);
     std::optional<timeval> limit = plain_timeout(value, len);
     if (kept_here && limit && Scheduler::of_this_fiber()) {
-        *kept_here =
-            limit; // no system call: on a fiber only the patched calls wait, and they read it here
+        // No system call: on a fiber only the patched calls wait, and they read it here.
+        *kept_here = limit;
         return 0;
     }
     int rc = real_setsockopt(fd, level, option, value, len);
