@@ -5,14 +5,13 @@
 // co_await that parks the page on the loop while the other pages run.
 #include "cli.hpp"
 #include "crawl.hpp"
+#include "crawl_cost.hpp"
 #include "loop.hpp"
 #include "page.hpp"
 #include "report.hpp"
 #include "signals.hpp"
-#include "syscall_count.hpp"
 #include "07_coroutines/watch/watch.hpp"
 
-#include <cmath>
 #include <cstdio>
 #include <exception>
 
@@ -34,24 +33,14 @@ int main(int argc, char** argv) {
     try {
         coro::Loop loop(selector);
         coro::Watching watched(loop, "07_coroutines", watching);
-        const SyscallCount before = syscalls_so_far(); // the crawl's own calls (syscall_count.hpp)
+        CrawlCost cost; // its kernel calls and coroutine frames, per page
         loop.run_until_complete(coro::crawl(server, options, report)); // asyncio.run(crawl())
-        SyscallCount crawl = syscalls_so_far() - before;
-        report.extra["syscalls_per_page"] = crawl.total_per_page(options.count);
-        report.extra["syscalls_by_call"] = crawl.per_page(options.count);
+        cost.report(report, options.count);
         report.extra["loop_turns"] = loop.turns(); // 05 calls them "selects"
     } catch (const std::exception& e) {
         std::fprintf(stderr, "07_coroutines: %s\n", e.what());
         return 1;
     }
-    // What the coroutines cost: every frame of the run (pages, fetches, I/O
-    // helpers, gather) per page, and the frames alive at the busiest moment
-    // per page — when every page is parked, waiting for the server.
-    const coro::FrameStats& frames = coro::frame_stats;
     report.extra["selector"] = selector;
-    report.extra["frame_bytes_per_page"] = frames.bytes / options.count;
-    report.extra["live_frame_bytes_per_page"] = frames.peak_live_bytes / options.count;
-    report.extra["frames_per_page"] = std::round(100.0 * frames.allocated / options.count) / 100;
-    report.extra["frames_leaked"] = frames.live();
     return report.finish();
 }

@@ -14,6 +14,8 @@
 //   rethrows the other, right at the co_await.
 #pragma once
 
+#include "frame_count.hpp"
+
 #include <coroutine>
 #include <cstddef>
 #include <exception>
@@ -25,23 +27,13 @@
 
 namespace ladder::coro {
 
-// What the coroutine frames of this thread cost. The compiler asks the
-// promise's operator new for exactly a frame's size, so task.cpp counts it.
-struct FrameStats {
-    std::size_t allocated = 0, freed = 0, bytes = 0; // bytes: every frame ever allocated
-    std::size_t live_bytes = 0, peak_live_bytes = 0; // frames alive now, and at most at once
-    std::size_t live() const noexcept { return allocated - freed; }
-};
-extern thread_local FrameStats frame_stats;
-void* allocate_frame(std::size_t size);
-void free_frame(void* frame, std::size_t size) noexcept;
-
 namespace detail {
 
 // What every Task's promise has, whatever T is.
 struct PromiseBase {
     explicit PromiseBase(const char* coroutine) noexcept : name(coroutine) {}
 
+    // Every frame's memory, counted (common/frame_count.hpp).
     static void* operator new(std::size_t size) { return allocate_frame(size); }
     static void operator delete(void* frame, std::size_t size) noexcept { free_frame(frame, size); }
 

@@ -5,6 +5,7 @@
 #include "cancellation.hpp"
 #include "cli.hpp"
 #include "demo_runner.hpp"
+#include "frame_count.hpp"
 #include "page.hpp"
 #include "report.hpp"
 #include "signals.hpp"
@@ -58,7 +59,7 @@ int main(int argc, char** argv) {
     report.extra["demos"] = results;
     report.extra["cancelled_on_purpose"] = ctx.cancelled;
     report.extra["dead_links"] = ctx.dead_links;
-    report.extra["frames_leaked"] = coro::frame_stats.live();
+    report.extra["frames_leaked"] = frame_stats.live();
     int code = report.finish();
     // Pages cancelled on purpose (wait-first, wait-for) and the crawl's dead
     // links count as failed pages; they are not a failure of the run. A demo

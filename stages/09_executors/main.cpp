@@ -3,6 +3,7 @@
 // experiment (seed 000's rule of thumb; seed 004's test9).
 #include "cli.hpp"
 #include "demo_runner.hpp"
+#include "frame_count.hpp"
 #include "page.hpp"
 #include "process_executor.hpp"
 #include "report.hpp"
@@ -80,7 +81,7 @@ int main(int argc, char** argv) {
     }
     report.extra["demos"] = results;
     report.extra["cores"] = cores;
-    report.extra["frames_leaked"] = coro::frame_stats.live();
+    report.extra["frames_leaked"] = frame_stats.live();
     int code = report.finish();
     if (!all_ok) {
         std::fprintf(stderr, "09_executors: some experiment did not turn out as predicted\n");

@@ -8,12 +8,11 @@
 #include "loop.hpp"
 
 #include "cli.hpp"
+#include "crawl_cost.hpp"
 #include "page.hpp"
 #include "report.hpp"
 #include "signals.hpp"
-#include "syscall_count.hpp"
 
-#include <cmath>
 #include <cstdio>
 #include <exception>
 #include <optional>
@@ -36,21 +35,14 @@ int main(int argc, char** argv) {
     ignore_sigpipe();
     Report report("11_io_uring", options);
     try {
-        const SyscallCount before = syscalls_so_far();
+        CrawlCost cost; // counted as 07 counts them
         loop->run_until_complete(uring::crawl(server, options, report)); // asyncio.run(crawl())
-        SyscallCount crawl = syscalls_so_far() - before; // counted as 07 counts them
-        report.extra["syscalls_per_page"] = crawl.total_per_page(options.count);
-        report.extra["syscalls_by_call"] = crawl.per_page(options.count);
         report.extra["loop_turns"] = loop->turns();
         loop.reset(); // waits for the last closes
+        cost.report(report, options.count);
     } catch (const std::exception& e) {
         std::fprintf(stderr, "11_io_uring: %s\n", e.what());
         return 1;
     }
-    const coro::FrameStats& frames = coro::frame_stats; // as 07 reports them
-    report.extra["frame_bytes_per_page"] = frames.bytes / options.count;
-    report.extra["live_frame_bytes_per_page"] = frames.peak_live_bytes / options.count;
-    report.extra["frames_per_page"] = std::round(100.0 * frames.allocated / options.count) / 100;
-    report.extra["frames_leaked"] = frames.live();
     return report.finish();
 }

@@ -45,6 +45,7 @@ using namespace ladder::coro;
 using ladder::Clock;
 using ladder::cpu_job;
 using ladder::CpuAnswer;
+using ladder::frame_stats;
 using ladder::from_message;
 using ladder::sum_of_random_squares;
 using ladder::sum_of_squares_plain;

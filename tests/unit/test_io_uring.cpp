@@ -30,7 +30,6 @@
 using namespace ladder;
 using namespace ladder::uring;
 using namespace std::chrono_literals;
-using coro::frame_stats;
 
 namespace {
 

@@ -18,6 +18,7 @@
 // Step it in gdb: `break send_all_resume`, then `print *f`.
 #include "07_coroutines/lowered/lowered.hpp"
 #include "error.hpp"
+#include "frame_count.hpp"
 
 #include <sys/socket.h>
 

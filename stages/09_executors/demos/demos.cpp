@@ -1,5 +1,6 @@
 #include "demos.hpp"
 #include "09_executors/cpu_job.hpp"
+#include "frame_count.hpp"
 #include "page.hpp"
 #include "switch_cost.hpp"
 #include "01_blocking/fetch.hpp"

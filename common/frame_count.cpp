@@ -1,10 +1,10 @@
-#include "task.hpp"
+#include "frame_count.hpp"
 
 #include <algorithm>
 #include <cstdlib>
 #include <new>
 
-namespace ladder::coro {
+namespace ladder {
 
 thread_local FrameStats frame_stats;
 
@@ -27,4 +27,4 @@ void free_frame(void* frame, std::size_t size) noexcept {
     std::free(frame);
 }
 
-} // namespace ladder::coro
+} // namespace ladder

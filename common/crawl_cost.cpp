@@ -1,0 +1,19 @@
+#include "crawl_cost.hpp"
+#include "frame_count.hpp"
+
+#include <cmath>
+
+namespace ladder {
+
+void CrawlCost::report(Report& report, int pages) const {
+    SyscallCount crawl = syscalls_so_far() - before_;
+    report.extra["syscalls_per_page"] = crawl.total_per_page(pages);
+    report.extra["syscalls_by_call"] = crawl.per_page(pages);
+    const FrameStats& frames = frame_stats;
+    report.extra["frame_bytes_per_page"] = frames.bytes / static_cast<std::size_t>(pages);
+    report.extra["live_frame_bytes_per_page"] = frames.peak_live_bytes / static_cast<std::size_t>(pages);
+    report.extra["frames_per_page"] = std::round(100.0 * static_cast<double>(frames.allocated) / pages) / 100;
+    report.extra["frames_leaked"] = frames.live();
+}
+
+} // namespace ladder
