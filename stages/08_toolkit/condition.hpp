@@ -13,7 +13,7 @@
 
 #include "lock.hpp"
 #include "07_coroutines/task.hpp"
-#include "waitlist.hpp"
+#include "waiters.hpp"
 
 #include <cstddef>
 #include <exception>
@@ -54,7 +54,7 @@ class Condition {
 
   private:
     Lock lock_;
-    WaitList waiters_;
+    Waiters waiters_;
 };
 
 } // namespace ladder::coro

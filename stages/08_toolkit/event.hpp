@@ -2,7 +2,7 @@
 // waiter at once; wait() on a set event returns at once; clear() resets it.
 #pragma once
 
-#include "waitlist.hpp"
+#include "waiters.hpp"
 
 #include <coroutine>
 
@@ -20,7 +20,7 @@ class Event {
 
     struct Awaiter {
         Event& event;
-        WaitList::Awaiter parked;
+        Waiters::Awaiter parked;
         bool await_ready() const noexcept { return event.set_; }
         template <class P>
         void await_suspend(std::coroutine_handle<P> self) {
@@ -32,7 +32,7 @@ class Event {
 
   private:
     bool set_ = false;
-    WaitList waiters_; // no hand-over to lose: set() wakes them all
+    Waiters waiters_; // no hand-over to lose: set() wakes them all
 };
 
 } // namespace ladder::coro

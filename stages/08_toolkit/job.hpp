@@ -11,7 +11,7 @@
 
 #include "cancellation.hpp"
 #include "intrusive_list.hpp"
-#include "waitlist.hpp"
+#include "waiters.hpp"
 #include "07_coroutines/task.hpp"
 
 #include <exception>
@@ -79,7 +79,7 @@ class JobBase : public Link {
     std::vector<Waiter*> parked_;      // where its coroutines are parked (Cancellation)
     std::exception_ptr error_;
     std::uint64_t finished_seq_ = 0;
-    WaitList finished_;
+    Waiters finished_;
     std::vector<std::function<void()>> callbacks_;
 };
 

@@ -9,7 +9,7 @@
 
 #include "event.hpp"
 #include "07_coroutines/task.hpp"
-#include "waitlist.hpp"
+#include "waiters.hpp"
 
 #include <cstddef>
 #include <deque>
@@ -63,7 +63,7 @@ class Queue {
     std::size_t maxsize_;
     std::deque<T> items_;
     std::size_t unfinished_ = 0;
-    WaitList getters_, putters_;
+    Waiters getters_, putters_;
     Event all_done_;
 };
 

@@ -9,7 +9,7 @@
 // hand-over passes the permit on. A Lock is one of these (lock.hpp).
 #pragma once
 
-#include "waitlist.hpp"
+#include "waiters.hpp"
 
 #include <coroutine>
 #include <stdexcept>
@@ -48,7 +48,7 @@ class Semaphore {
 
     struct Awaiter {
         Semaphore& sem;
-        WaitList::Awaiter parked;
+        Waiters::Awaiter parked;
         bool await_ready() noexcept {
             if (sem.free_ == 0) return false;
             --sem.free_;
@@ -73,7 +73,7 @@ class Semaphore {
 
   private:
     int free_, bound_;
-    WaitList waiters_;
+    Waiters waiters_;
 };
 
 } // namespace ladder::coro

@@ -14,7 +14,7 @@
 
 #include "02_process_pool/stepped_pool.hpp"
 #include "08_toolkit/job.hpp"
-#include "08_toolkit/waitlist.hpp"
+#include "08_toolkit/waiters.hpp"
 #include "07_coroutines/task.hpp"
 
 #include <map>
@@ -52,7 +52,7 @@ class ProcessExecutor {
     void worker_freed() noexcept; // a worker finished a job, or died
 
     SteppedProcessPool pool_;
-    WaitList idle_; // coroutines waiting for an idle worker
+    Waiters idle_; // coroutines waiting for an idle worker
     int requests_ = 0;
 };
 

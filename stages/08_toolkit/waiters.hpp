@@ -1,13 +1,14 @@
-// WaitList: the coroutines waiting for one tool (a Lock, an Event, a job's
+// Waiters: the coroutines waiting for one tool (a Lock, an Event, a job's
 // end...), first come first served. Every tool of this stage is a little
 // state plus one or two of these.
 //
-//   co_await list.wait();    // park until woken (or cancelled)
-//   list.wake_one();         // the longest waiter runs on the next turn
+//   co_await waiters.wait();    // park until woken (or cancelled)
+//   waiters.wake_one();         // the longest waiter runs on the next turn
 //
 // A waiter parks on 07's loop with no fd and no deadline, so only a wake
 // ends its wait — and a cancel, like any other park (cancellation.hpp). The
-// list just remembers who came first.
+// list just remembers who came first. (Not 07's waiting list: that one is the
+// loop's, of every parked coroutine; this one is one tool's.)
 #pragma once
 
 #include "07_coroutines/loop.hpp"
@@ -20,11 +21,11 @@
 
 namespace ladder::coro {
 
-class WaitList {
+class Waiters {
   public:
-    WaitList() = default;
-    WaitList(const WaitList&) = delete;
-    WaitList& operator=(const WaitList&) = delete;
+    Waiters() = default;
+    Waiters(const Waiters&) = delete;
+    Waiters& operator=(const Waiters&) = delete;
 
     std::size_t size() const noexcept { return queue_.size(); }
     bool empty() const noexcept { return queue_.empty(); }
@@ -36,7 +37,7 @@ class WaitList {
 
     class Awaiter {
       public:
-        Awaiter(WaitList& list, unsigned line) noexcept : list_(list) {
+        Awaiter(Waiters& list, unsigned line) noexcept : list_(list) {
             waiter_.line = static_cast<std::uint16_t>(line);
         }
         Awaiter(const Awaiter&) = delete;
@@ -58,8 +59,8 @@ class WaitList {
         }
 
       private:
-        friend WaitList;
-        WaitList& list_;
+        friend Waiters;
+        Waiters& list_;
         Waiter waiter_;
         bool handed_ = false; // wake_one() chose us
     };
