@@ -4,6 +4,8 @@
 // list leaves it on the way out (~Link).
 #pragma once
 
+#include <cstddef>
+
 namespace ladder {
 
 // A node of a doubly-linked list. Not copyable: a list points at it.
@@ -36,6 +38,12 @@ class List {
     }
 
     bool empty() const noexcept { return !head_.linked(); }
+    // Walks the list: the list keeps no count, so that linking stays two stores.
+    std::size_t size() const noexcept {
+        std::size_t n = 0;
+        for (const Link* l = head_.next; l != &head_; l = l->next) ++n;
+        return n;
+    }
     void push_back(T& x) noexcept {
         x.unlink(); // on a list already: it moves
         x.prev = head_.prev;

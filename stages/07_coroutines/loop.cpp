@@ -53,14 +53,12 @@ void Loop::park(Waiter& w) {
     w.loop = this;
     w.parked = true;
     waiting_.push_back(w);
-    ++waiting_count_;
 }
 
 void Loop::leave_waiting_list(Waiter& w) noexcept {
     if (w.fd >= 0) selector_->remove(w.fd); // watched only while someone waits on it
     if (w.heap_index != DeadlineHeap<Waiter>::none) deadlines_.erase(w);
     w.parked = false;
-    --waiting_count_;
 }
 
 void Loop::wake(Waiter& w, std::exception_ptr error) noexcept {

@@ -99,7 +99,7 @@ class Loop {
 
     const List<Waiter>& ready_list() const noexcept { return ready_; }
     const List<Waiter>& waiting_list() const noexcept { return waiting_; }
-    std::size_t waiting() const noexcept { return waiting_count_; }
+    std::size_t waiting() const noexcept { return waiting_.size(); }
     std::uint64_t turns() const noexcept { return turns_; }
 
   private:
@@ -108,7 +108,6 @@ class Loop {
     std::unique_ptr<Selector> selector_; // the waiting list's fds; key.data is the Waiter
     DeadlineHeap<Waiter> deadlines_;     // the waiting list's deadlines
     List<Waiter> ready_, waiting_;
-    std::size_t waiting_count_ = 0;
     std::uint64_t turns_ = 0;
     std::vector<LoopHooks*> hooks_;
     Loop* outer_; // the loop that was current before this one

@@ -33,6 +33,7 @@ TEST(List, IsFirstInFirstOutAndElementsLeaveWhenDestroyed) {
     std::vector<Item*> order;
     list.for_each([&](Item& i) { order.push_back(&i); });
     EXPECT_EQ(order, (std::vector<Item*>{&b, &a}));
+    EXPECT_EQ(list.size(), 2u); // c left, and a counts once
     EXPECT_EQ(list.pop_front(), &b);
     EXPECT_EQ(list.pop_front(), &a);
     EXPECT_EQ(list.pop_front(), nullptr);
@@ -42,6 +43,8 @@ TEST(List, IsFirstInFirstOutAndElementsLeaveWhenDestroyed) {
     other.push_back(b);
     list.take_all(other);
     EXPECT_TRUE(other.empty());
+    EXPECT_EQ(other.size(), 0u);
+    EXPECT_EQ(list.size(), 2u);
     EXPECT_EQ(list.pop_front(), &a);
     EXPECT_EQ(list.pop_front(), &b);
     EXPECT_TRUE(list.empty());
