@@ -18,7 +18,11 @@ Task<Page> fetch(const Endpoint& server, std::string path, Clock::time_point dea
     Socket sock(deadline);
     co_await sock.connect(server);
     if (times) times->mark(Mark::connected);
-    co_await async_send_all(sock, build_request(server.text, path));
+    { // No co_await in the request's statement: it takes no room in the frame. The block
+      // frees async_send_all's frame as soon as it is done. (notes/07: Frames)
+        Task<void> sending = async_send_all(sock, build_request(server.text, path));
+        co_await sending;
+    }
     if (times) times->mark(Mark::sent);
     std::string response;
     for (bool open = true; open;) {

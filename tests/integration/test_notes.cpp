@@ -510,7 +510,7 @@ TEST(NotesRule, PairedFilesAndStageFoldersResolve) {
 }
 
 // The stepper names a parked coroutine after its function and the line of its
-// co_await ("fetch:25"), and the notes' exercises tell a student which box to
+// co_await ("fetch:29"), and the notes' exercises tell a student which box to
 // look for by that name. Each cited line must still be the co_await it names.
 TEST(NotesCiteLines, TheLinesTheStepperShowsAreStillTheirCoAwaits) {
     struct Cited {
@@ -523,8 +523,8 @@ TEST(NotesCiteLines, TheLinesTheStepperShowsAreStillTheirCoAwaits) {
     const std::vector<Cited> cited = {
         {"stages/07_coroutines/crawl.cpp", 19, "co_await sock.connect(server)",
          {"notes/07_coroutines.md", "notes/solutions/07.md", "notes/08_toolkit.md"}, "fetch:19"},
-        {"stages/07_coroutines/crawl.cpp", 25, "co_await sock.recv(response)",
-         {"notes/00_overview.md", "notes/07_coroutines.md", "notes/08_toolkit.md"}, "fetch:25"},
+        {"stages/07_coroutines/crawl.cpp", 29, "co_await sock.recv(response)",
+         {"notes/00_overview.md", "notes/07_coroutines.md", "notes/08_toolkit.md"}, "fetch:29"},
         {"stages/08_toolkit/demos/demos.cpp", 187, "co_await sem.acquire()",
          {"notes/08_toolkit.md", "notes/solutions/08.md"}, "operator():187"},
     };
