@@ -10,9 +10,10 @@ void CrawlCost::report(Report& report, int pages) const {
     report.extra["syscalls_per_page"] = crawl.total_per_page(pages);
     report.extra["syscalls_by_call"] = crawl.per_page(pages);
     const FrameStats& frames = frame_stats;
-    report.extra["frame_bytes_per_page"] = frames.bytes / static_cast<std::size_t>(pages);
-    report.extra["live_frame_bytes_per_page"] = frames.peak_live_bytes / static_cast<std::size_t>(pages);
-    report.extra["frames_per_page"] = std::round(100.0 * static_cast<double>(frames.allocated) / pages) / 100;
+    const auto n = static_cast<std::size_t>(pages);
+    report.extra["frame_bytes_per_page"] = frames.bytes / n;
+    report.extra["live_frame_bytes_per_page"] = frames.peak_live_bytes / n;
+    report.extra["frames_per_page"] = std::round(100.0 * double(frames.allocated) / double(n)) / 100;
     report.extra["frames_leaked"] = frames.live();
 }
 
