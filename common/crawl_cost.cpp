@@ -13,7 +13,7 @@ void CrawlCost::report(Report& report, int pages) const {
     const auto n = static_cast<std::size_t>(pages);
     report.extra["frame_bytes_per_page"] = frames.bytes / n;
     report.extra["live_frame_bytes_per_page"] = frames.peak_live_bytes / n;
-    report.extra["frames_per_page"] = std::round(100.0 * double(frames.allocated) / double(n)) / 100;
+    report.extra["frames_per_page"] = std::round(100.0 * double(frames.allocated) / pages) / 100;
     report.extra["frames_leaked"] = frames.live();
 }
 
