@@ -21,15 +21,16 @@ class LoopHooks {
 
     // A turn begins (turns count from 1), before the selector.
     virtual void turn_began(std::uint64_t /*turn*/) {}
-    // The selector answered: `ready` are the fds it returned (key.data is
-    // each one's Waiter); it was allowed to sleep `timeout` (nullopt: for as
-    // long as it took).
-    virtual void selected(const Timeout& /*timeout*/, const std::vector<Ready>& /*ready*/) {}
+    // The selector answered: `ready_fds` are the fds it returned (key.data
+    // is each one's Waiter); it was allowed to sleep `timeout` (nullopt: for
+    // as long as it took).
+    virtual void selected(const Timeout& /*timeout*/, const std::vector<Ready>& /*ready_fds*/) {}
     // w is about to be parked on the waiting list. Throwing stops it: the
     // exception comes out of the co_await that was parking.
     virtual void parking(Waiter& /*w*/) {}
-    // w moved from the waiting list to the ready list (w.error says whether
-    // its wait failed, e.g. timed out).
+    // w moved from the waiting list to the ready list: its fd is ready, or
+    // its deadline passed (w.timed_out), or someone woke it with an error
+    // (w.error).
     virtual void woken(Waiter& /*w*/) {}
     // w left the loop without being resumed: its frame was destroyed while it
     // was parked or ready, or parking it failed after parking().

@@ -9,7 +9,7 @@
 
 namespace ladder::coro {
 
-bool Socket::Connect::start(Socket& s) {
+bool Socket::Connect::try_now(Socket& s) {
     Fd old(std::exchange(s.waiter_.fd, open_stream_socket(server).release()));
     // Usually the handshake goes on in the kernel; the socket turns writable
     // when it is done, either way.

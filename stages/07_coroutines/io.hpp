@@ -46,16 +46,17 @@ class Socket {
 
     // Every co_await on a socket is a Wait: park until the fd is ready for
     // Step::events or the deadline passes — around it, the step's own work:
-    // start() may find there is nothing to wait for, finish() does what the
+    // try_now() may find there is nothing to wait for, finish() does what the
     // wait was for. (The step's events and name are part of its type, so a
-    // Wait in a frame is the socket, the step's one reference and a line: 24 bytes.)
+    // Wait in a frame is the socket, the step — at most one reference — a
+    // line and a flag: 24 bytes.)
     template <class Step>
     struct Wait {
         Socket& sock;
         Step step;
         std::uint16_t line = 0; // of the co_await, for whoever watches the loop
-        bool parked = false;
-        bool await_ready() { return step.start(sock); }
+        bool did_park = false; // this Wait parked the socket's waiter (not another's)
+        bool await_ready() { return step.try_now(sock); }
         template <class P>
         void await_suspend(std::coroutine_handle<P> self) {
             Waiter& w = sock.waiter_;
@@ -63,12 +64,12 @@ class Socket {
             w.events = Step::events;
             w.line = line;
             park(w, self); // here the coroutine parks
-            parked = true;
+            did_park = true;
         }
         // Our frame is destroyed while we are parked: the socket may live on,
         // but its waiter must not stay on the loop, pointing at a dead frame.
         ~Wait() {
-            if (parked && sock.waiter_.loop) sock.waiter_.loop->forget(sock.waiter_);
+            if (did_park && sock.waiter_.loop) sock.waiter_.loop->forget(sock.waiter_);
         }
         auto await_resume() {
             if (sock.waiter_.timed_out) throw TimeoutError(std::string(Step::what) + " timed out");
@@ -80,20 +81,20 @@ class Socket {
         static constexpr unsigned events = EVENT_WRITE;
         static constexpr const char* what = "connect";
         const Endpoint& server;
-        bool start(Socket& s); // true: connected at once
+        bool try_now(Socket& s); // true: connected at once
         void finish(Socket& s) const;
     };
     struct Recv { // once readable, take all that arrived; false at the end of the stream
         static constexpr unsigned events = EVENT_READ;
         static constexpr const char* what = "recv";
         std::string& out;
-        bool start(Socket&) const noexcept { return false; }
+        bool try_now(Socket&) const noexcept { return false; }
         bool finish(Socket& s) const { return read_available(s.fd(), out); }
     };
     struct Send { // just wait for room in the send buffer
         static constexpr unsigned events = EVENT_WRITE;
         static constexpr const char* what = "send";
-        bool start(Socket&) const noexcept { return false; }
+        bool try_now(Socket&) const noexcept { return false; }
         void finish(Socket&) const noexcept {}
     };
 

@@ -39,11 +39,11 @@ inline constexpr Clock::time_point never = Clock::time_point::max();
 // while it is on the loop, ~Waiter takes it off.
 struct Waiter : Link {
     std::coroutine_handle<> handle;     // the coroutine to resume
-    int fd = -1;                        // wake when this fd is ready (-1: no fd)...
-    unsigned char events = 0;           // ...for these (EVENT_READ, EVENT_WRITE)...
-    std::uint16_t line = 0;             // (where it parked: its co_await's line...
-    Clock::time_point deadline = never; // ...or when this moment passes
-    const char* function = "";          // ...in this coroutine, for whoever watches)
+    int fd = -1;                        // wake when this fd is ready (-1: no fd)
+    unsigned char events = 0;           // for these (EVENT_READ, EVENT_WRITE)
+    std::uint16_t line = 0;             // where it parked: its co_await's line (for watchers)
+    Clock::time_point deadline = never; // or wake when this moment passes
+    const char* function = "";          // where it parked: its coroutine (for watchers)
     std::exception_ptr error;           // someone woke it with an error: its co_await throws it
     Loop* loop = nullptr;               // the loop it is on (waiting or ready), or null
     std::uint32_t heap_index = DeadlineHeap<Waiter>::none;
@@ -52,7 +52,7 @@ struct Waiter : Link {
 
     Waiter() noexcept = default;
     ~Waiter(); // at the end of this file
-    // "fetch:25": its coroutine and the line of its co_await.
+    // "fetch:29": its coroutine and the line of its co_await.
     std::string where() const { return function + (":" + std::to_string(line)); }
 };
 static_assert(sizeof(Waiter) <= 72, "a Waiter lives in every parked frame: keep it small");

@@ -9,7 +9,8 @@
 // - Owning: the Task is the one owner of its frame and destroys it; move-only.
 // - When it finishes, final_suspend jumps straight into the coroutine that
 //   awaited it (symmetric transfer): a chain of 100,000 nested awaits unwinds
-//   without growing the stack.
+//   without growing the stack (where the compiler makes that jump a tail
+//   call: notes/07).
 // - The result is a value or an exception; co_await returns the one or
 //   rethrows the other, right at the co_await.
 #pragma once

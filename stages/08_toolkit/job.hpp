@@ -41,7 +41,7 @@ class JobBase : public Link {
     virtual ~JobBase() = default;
 
     const std::string& name() const noexcept { return name_; } // "Job-3", or the one given
-    // "running", "ready", "waiting at fetch:25 (fd 9 to read)", "done",
+    // "running", "ready", "waiting at fetch:29 (fd 9 to read)", "done",
     // "cancelled", "failed: <what>" — asyncio's Task repr, in words.
     std::string state() const;
 

@@ -84,7 +84,7 @@ struct next_turn {
 struct Readable {
     static constexpr unsigned events = EVENT_READ;
     static constexpr const char* what = "recv";
-    bool start(Socket&) const noexcept { return false; }
+    bool try_now(Socket&) const noexcept { return false; }
     void finish(Socket&) const noexcept {}
 };
 
@@ -501,8 +501,8 @@ namespace {
 struct Recorder : LoopHooks {
     Steps seen;
     void turn_began(std::uint64_t turn) override { seen.push_back("turn " + std::to_string(turn)); }
-    void selected(const Timeout&, const std::vector<Ready>& ready) override {
-        seen.push_back("selected " + std::to_string(ready.size()));
+    void selected(const Timeout&, const std::vector<Ready>& ready_fds) override {
+        seen.push_back("selected " + std::to_string(ready_fds.size()));
     }
     void parking(Waiter& w) override { seen.push_back(std::string("parking ") + w.function); }
     void woken(Waiter& w) override {

@@ -47,10 +47,10 @@ void LoopWatchHooks::turn_began(std::uint64_t turn) {
     });
 }
 
-void LoopWatchHooks::selected(const Timeout& timeout, const std::vector<Ready>& ready) {
+void LoopWatchHooks::selected(const Timeout& timeout, const std::vector<Ready>& ready_fds) {
     watch_.selected(timeout);
     if (!watch_.recording()) return;
-    for (const Ready& r : ready)
+    for (const Ready& r : ready_fds)
         if (const auto& w = *static_cast<Waiter*>(r.key.data); shown(w))
             watch_.fd_ready(entry(w), r.events);
 }

@@ -39,7 +39,7 @@ class LoopWatchHooks : public LoopHooks {
 
   private:
     void turn_began(std::uint64_t turn) override;
-    void selected(const Timeout& timeout, const std::vector<Ready>& ready) override;
+    void selected(const Timeout& timeout, const std::vector<Ready>& ready_fds) override;
     void woken(Waiter& w) override;
     void step_began(Waiter& w) override;
     void step_ended() override { watch_.step_ended(); }
