@@ -3,8 +3,11 @@
 // frames (frame_count.hpp).
 //
 //   CrawlCost cost;                      // counting starts
-//   loop.run_until_complete(crawl(...));
+//   ... a loop runs crawl(...), then is destroyed ...
 //   cost.report(report, options.count);  // into the report's last line
+//
+// Report once the loop is gone: a coroutine still parked on it (a watcher's)
+// would count as a leaked frame, and the loop's own closes belong to the run.
 #pragma once
 
 #include "report.hpp"

@@ -30,17 +30,17 @@ int main(int argc, char** argv) {
     raise_fd_limit(); // one socket per page, all open at once
     ignore_sigpipe();
     Report report("07_coroutines", options);
+    CrawlCost cost; // the run's kernel calls and coroutine frames, per page
     try {
         coro::Loop loop(selector);
         coro::Watching watched(loop, "07_coroutines", watching);
-        CrawlCost cost; // its kernel calls and coroutine frames, per page
         loop.run_until_complete(coro::crawl(server, options, report)); // asyncio.run(crawl())
-        cost.report(report, options.count);
         report.extra["loop_turns"] = loop.turns(); // 05 calls them "selects"
     } catch (const std::exception& e) {
         std::fprintf(stderr, "07_coroutines: %s\n", e.what());
         return 1;
     }
+    cost.report(report, options.count); // the loop is gone, and every frame with it (as in 11)
     report.extra["selector"] = selector;
     return report.finish();
 }

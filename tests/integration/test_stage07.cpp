@@ -58,6 +58,16 @@ TEST(Stage07, FailedPagesLeakNoFramesEither) {
     EXPECT_EQ(j["frames_leaked"], 0); // every frame parked at a timed-out co_await was freed
 }
 
+TEST(Stage07, AWatchStillWaitingAtTheEndIsNotALeakedFrame) {
+    Server server({"--delay-ms", "50"});
+    // The task view's one-shot dump would fire long after the crawl: its
+    // coroutine is still parked when the crawl ends, and ends with the loop.
+    auto r = run({stage07, "--port", server.port_arg(), "--count", "5", "--json", "--quiet",
+                  "--dump-tasks-after-ms", "60000"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(r.json()["frames_leaked"], 0);
+}
+
 TEST(Stage07, AThousandPagesWaitSideBySide) {
     Server server({"--delay-ms", "300"});
     auto r = run({stage07, "--port", server.port_arg(), "--count", "1000", "--json", "--quiet"});
